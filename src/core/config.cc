@@ -1,0 +1,327 @@
+#include "core/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cctype>
+#include <charconv>
+#include <functional>
+#include <variant>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+
+extern char** environ;
+
+namespace basalt {
+namespace {
+
+using IntRef = int64_t& (*)(Config&);
+using StrRef = std::string& (*)(Config&);
+using BoolRef = bool& (*)(Config&);
+using ListRef = std::vector<std::string>& (*)(Config&);
+
+struct IntKey { IntRef ref; int64_t min; int64_t max; };
+struct StrKey { StrRef ref; std::vector<std::string> allowed; };
+struct BoolKey { BoolRef ref; };
+struct ListKey { ListRef ref; };
+
+struct KeyDef {
+  std::string key;
+  std::variant<IntKey, StrKey, BoolKey, ListKey> kind;
+  std::string description;
+};
+
+const std::vector<KeyDef>& Keys() {
+  static const std::vector<KeyDef> keys = {
+      {"server.host", StrKey{[](Config& c) -> std::string& { return c.server.host; }, {}},
+       "Address to listen on. A non-loopback address requires auth to be configured."},
+      {"server.port", IntKey{[](Config& c) -> int64_t& { return c.server.port; }, 0, 65535},
+       "TCP port; 0 picks a free port (printed at start-up)."},
+      {"server.io_threads", IntKey{[](Config& c) -> int64_t& { return c.server.io_threads; }, 0, 256},
+       "Threads running the network event loops; 0 means one per core."},
+      {"server.max_body_bytes",
+       IntKey{[](Config& c) -> int64_t& { return c.server.max_body_bytes; }, 1, int64_t{1} << 32},
+       "Largest request body accepted; larger bodies get 413."},
+      {"server.max_header_bytes",
+       IntKey{[](Config& c) -> int64_t& { return c.server.max_header_bytes; }, 1024, 1 << 20},
+       "Largest request line plus headers accepted; larger get 431."},
+      {"server.read_timeout_ms",
+       IntKey{[](Config& c) -> int64_t& { return c.server.read_timeout_ms; }, 10, 3'600'000},
+       "Time allowed to receive a whole request once its first byte arrived (drops slow-loris clients)."},
+      {"server.idle_timeout_ms",
+       IntKey{[](Config& c) -> int64_t& { return c.server.idle_timeout_ms; }, 10, 3'600'000},
+       "Time a keep-alive connection may wait for its next request."},
+      {"server.write_timeout_ms",
+       IntKey{[](Config& c) -> int64_t& { return c.server.write_timeout_ms; }, 10, 3'600'000},
+       "Time allowed for one response write; a client that stops reading is dropped."},
+      {"server.request_timeout_ms",
+       IntKey{[](Config& c) -> int64_t& { return c.server.request_timeout_ms; }, 10, 86'400'000},
+       "Deadline given to each request's context; upstream calls inherit it."},
+      {"server.max_connections",
+       IntKey{[](Config& c) -> int64_t& { return c.server.max_connections; }, 1, 1'000'000},
+       "Open connections allowed; further connections get 503 and are closed."},
+      {"server.shutdown_grace_ms",
+       IntKey{[](Config& c) -> int64_t& { return c.server.shutdown_grace_ms; }, 0, 3'600'000},
+       "On SIGTERM/SIGINT, time in-flight requests get to finish before connections close."},
+      {"server.access_log", BoolKey{[](Config& c) -> bool& { return c.server.access_log; }},
+       "Write one JSON access-log line per request."},
+      {"data_dir", StrKey{[](Config& c) -> std::string& { return c.data_dir; }, {}},
+       "Directory for the SQLite database and other state; created when missing."},
+      {"log.level", StrKey{[](Config& c) -> std::string& { return c.log_level; },
+                           {"debug", "info", "warn", "error"}},
+       "Lowest level of log line written."},
+      {"auth.api_keys", ListKey{[](Config& c) -> std::vector<std::string>& { return c.api_keys; }},
+       "Static API keys accepted as `Authorization: Bearer KEY` or `x-api-key: KEY`."},
+      {"store.driver", StrKey{[](Config& c) -> std::string& { return c.store.driver; }, {"sqlite"}},
+       "Store adapter."},
+      {"store.blocking_threads",
+       IntKey{[](Config& c) -> int64_t& { return c.store.blocking_threads; }, 1, 256},
+       "Threads of the blocking pool that runs store calls off the io threads."},
+      {"store.max_pending",
+       IntKey{[](Config& c) -> int64_t& { return c.store.max_pending; }, 1, 1'000'000},
+       "Blocking-pool calls queued or running at once; beyond it requests get 429."},
+      {"store.busy_timeout_ms",
+       IntKey{[](Config& c) -> int64_t& { return c.store.busy_timeout_ms; }, 0, 600'000},
+       "SQLite busy timeout."},
+      {"http_client.verify_tls",
+       BoolKey{[](Config& c) -> bool& { return c.http_client.verify_tls; }},
+       "Verify upstream TLS certificates and host names."},
+      {"http_client.ca_file", StrKey{[](Config& c) -> std::string& { return c.http_client.ca_file; }, {}},
+       "PEM bundle of trusted CAs; empty uses the system bundle."},
+      {"http_client.connect_timeout_ms",
+       IntKey{[](Config& c) -> int64_t& { return c.http_client.connect_timeout_ms; }, 1, 600'000},
+       "Time allowed to resolve, connect and complete the TLS handshake."},
+      {"http_client.total_timeout_ms",
+       IntKey{[](Config& c) -> int64_t& { return c.http_client.total_timeout_ms; }, 1, 86'400'000},
+       "Time allowed for a whole upstream exchange (also capped by the request deadline)."},
+      {"http_client.max_connections_per_host",
+       IntKey{[](Config& c) -> int64_t& { return c.http_client.max_connections_per_host; }, 1, 100'000},
+       "Pooled connections per upstream host; callers beyond it wait."},
+      {"http_client.idle_timeout_ms",
+       IntKey{[](Config& c) -> int64_t& { return c.http_client.idle_timeout_ms; }, 1, 3'600'000},
+       "How long an idle pooled connection is kept."},
+  };
+  return keys;
+}
+
+const KeyDef* FindKey(std::string_view key) {
+  for (const KeyDef& k : Keys()) {
+    if (k.key == key) return &k;
+  }
+  return nullptr;
+}
+
+std::string EnvName(std::string_view key) {
+  std::string out = "BASALT_";
+  for (char c : key) out += (c == '.') ? '_' : static_cast<char>(std::toupper(c));
+  return out;
+}
+
+bool ParseBool(std::string_view text, bool* out) {
+  std::string t = absl::AsciiStrToLower(text);
+  if (t == "true" || t == "1" || t == "yes" || t == "on") *out = true;
+  else if (t == "false" || t == "0" || t == "no" || t == "off") *out = false;
+  else return false;
+  return true;
+}
+
+// Sets one key from its text form (env vars and flags; YAML scalars too).
+absl::Status SetFromText(Config& config, const KeyDef& def, std::string_view text) {
+  return std::visit(
+      [&](const auto& kind) -> absl::Status {
+        using K = std::decay_t<decltype(kind)>;
+        if constexpr (std::is_same_v<K, IntKey>) {
+          int64_t v = 0;
+          auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+          if (ec != std::errc() || p != text.data() + text.size()) {
+            return absl::InvalidArgumentError(absl::StrCat(def.key, ": expected an integer, got '", text, "'"));
+          }
+          if (v < kind.min || v > kind.max) {
+            return absl::InvalidArgumentError(absl::StrCat(def.key, ": ", v, " is out of range [",
+                                                           kind.min, ", ", kind.max, "]"));
+          }
+          kind.ref(config) = v;
+        } else if constexpr (std::is_same_v<K, StrKey>) {
+          if (!kind.allowed.empty() &&
+              std::find(kind.allowed.begin(), kind.allowed.end(), text) == kind.allowed.end()) {
+            return absl::InvalidArgumentError(absl::StrCat(def.key, ": '", text, "' is not one of ",
+                                                           absl::StrJoin(kind.allowed, ", ")));
+          }
+          kind.ref(config) = std::string(text);
+        } else if constexpr (std::is_same_v<K, BoolKey>) {
+          bool v = false;
+          if (!ParseBool(text, &v)) {
+            return absl::InvalidArgumentError(absl::StrCat(def.key, ": expected true or false, got '", text, "'"));
+          }
+          kind.ref(config) = v;
+        } else {
+          std::vector<std::string> items;
+          for (std::string_view part : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
+            items.emplace_back(absl::StripAsciiWhitespace(part));
+          }
+          kind.ref(config) = std::move(items);
+        }
+        return absl::OkStatus();
+      },
+      def.kind);
+}
+
+absl::Status SetFromYaml(Config& config, const KeyDef& def, const YAML::Node& node) {
+  if (std::holds_alternative<ListKey>(def.kind)) {
+    if (!node.IsSequence()) return absl::InvalidArgumentError(absl::StrCat(def.key, ": expected a list"));
+    std::vector<std::string> items;
+    for (const auto& item : node) {
+      if (!item.IsScalar()) return absl::InvalidArgumentError(absl::StrCat(def.key, ": list items must be strings"));
+      items.push_back(item.Scalar());
+    }
+    std::get<ListKey>(def.kind).ref(config) = std::move(items);
+    return absl::OkStatus();
+  }
+  if (!node.IsScalar()) {
+    return absl::InvalidArgumentError(absl::StrCat(def.key, ": expected a single value"));
+  }
+  return SetFromText(config, def, node.Scalar());
+}
+
+void WalkYaml(Config& config, const YAML::Node& node, const std::string& prefix,
+              const std::string& file, std::vector<std::string>* errors) {
+  for (const auto& entry : node) {
+    const std::string name = entry.first.as<std::string>();
+    const std::string key = prefix.empty() ? name : prefix + "." + name;
+    const std::string where = absl::StrCat(file, ":", entry.first.Mark().line + 1, ": ");
+    const KeyDef* def = FindKey(key);
+    if (def != nullptr) {
+      absl::Status s = SetFromYaml(config, *def, entry.second);
+      if (!s.ok()) errors->push_back(where + std::string(s.message()));
+    } else if (entry.second.IsMap()) {
+      bool is_section = false;
+      for (const KeyDef& k : Keys()) is_section |= k.key.rfind(key + ".", 0) == 0;
+      if (is_section) {
+        WalkYaml(config, entry.second, key, file, errors);
+      } else {
+        errors->push_back(where + key + ": unknown section");
+      }
+    } else {
+      errors->push_back(where + key + ": unknown key");
+    }
+  }
+}
+
+std::vector<std::string> ApplyFile(Config& config, const std::string& path) {
+  std::vector<std::string> errors;
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    errors.push_back(path + ": cannot read the file");
+    return errors;
+  } catch (const YAML::Exception& e) {
+    errors.push_back(absl::StrCat(path, ":", e.mark.line + 1, ": ", e.msg));
+    return errors;
+  }
+  if (root.IsNull()) return errors;  // an empty file is valid: all defaults
+  if (!root.IsMap()) {
+    errors.push_back(path + ":1: the top level must be a mapping of keys");
+    return errors;
+  }
+  try {
+    WalkYaml(config, root, "", path, &errors);
+  } catch (const YAML::Exception& e) {
+    errors.push_back(absl::StrCat(path, ":", e.mark.line + 1, ": ", e.msg));
+  }
+  return errors;
+}
+
+absl::Status Validate(const Config& c) {
+  if (c.server.host.empty()) return absl::InvalidArgumentError("server.host: must not be empty");
+  if (c.data_dir.empty()) return absl::InvalidArgumentError("data_dir: must not be empty");
+  for (const auto& key : c.api_keys) {
+    if (key.size() < 16) {
+      return absl::InvalidArgumentError("auth.api_keys: every key must be at least 16 characters");
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Config> LoadConfig(const ConfigSources& sources) {
+  Config config;
+  if (!sources.file.empty()) {
+    auto errors = ApplyFile(config, sources.file);
+    if (!errors.empty()) return absl::InvalidArgumentError(absl::StrJoin(errors, "; "));
+  }
+  for (const auto& [name, value] : sources.env) {
+    if (name == "BASALT_CONFIG") continue;  // names the file; handled by the caller
+    const KeyDef* def = nullptr;
+    for (const KeyDef& k : Keys()) {
+      if (EnvName(k.key) == name) def = &k;
+    }
+    if (def == nullptr) return absl::InvalidArgumentError(name + ": unknown environment variable");
+    absl::Status s = SetFromText(config, *def, value);
+    if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat(name, " (", s.message(), ")"));
+  }
+  for (const auto& [key, value] : sources.overrides) {
+    const KeyDef* def = FindKey(key);
+    if (def == nullptr) return absl::InvalidArgumentError(key + ": unknown key");
+    absl::Status s = SetFromText(config, *def, value);
+    if (!s.ok()) return s;
+  }
+  absl::Status s = Validate(config);
+  if (!s.ok()) return s;
+  return config;
+}
+
+std::vector<std::string> CheckConfigFile(const std::string& path) {
+  Config config;
+  auto errors = ApplyFile(config, path);
+  if (errors.empty()) {
+    absl::Status s = Validate(config);
+    if (!s.ok()) errors.push_back(path + ": " + std::string(s.message()));
+  }
+  return errors;
+}
+
+std::map<std::string, std::string> BasaltEnvironment() {
+  std::map<std::string, std::string> out;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    if (entry.rfind("BASALT_", 0) != 0) continue;
+    auto eq = entry.find('=');
+    if (eq == std::string_view::npos) continue;
+    out.emplace(std::string(entry.substr(0, eq)), std::string(entry.substr(eq + 1)));
+  }
+  return out;
+}
+
+std::vector<ConfigKeyDoc> DescribeConfigKeys() {
+  std::vector<ConfigKeyDoc> docs;
+  Config defaults;
+  for (const KeyDef& def : Keys()) {
+    ConfigKeyDoc doc{def.key, "", "", EnvName(def.key), def.description};
+    std::visit(
+        [&](const auto& kind) {
+          using K = std::decay_t<decltype(kind)>;
+          if constexpr (std::is_same_v<K, IntKey>) {
+            doc.type = "integer";
+            doc.default_value = std::to_string(kind.ref(defaults));
+          } else if constexpr (std::is_same_v<K, StrKey>) {
+            doc.type = kind.allowed.empty() ? "string" : absl::StrJoin(kind.allowed, " | ");
+            doc.default_value = kind.ref(defaults);
+          } else if constexpr (std::is_same_v<K, BoolKey>) {
+            doc.type = "bool";
+            doc.default_value = kind.ref(defaults) ? "true" : "false";
+          } else {
+            doc.type = "list of strings";
+            doc.default_value = "[]";
+          }
+        },
+        def.kind);
+    docs.push_back(std::move(doc));
+  }
+  return docs;
+}
+
+}  // namespace basalt

@@ -1,0 +1,88 @@
+// Configuration: one `basalt.yaml`, then `BASALT_*` environment variables, then
+// command-line overrides, each layer overriding the one before. Every key is
+// declared once in a table (config.cc) with its type, default, bounds and
+// documentation; the loaders, `basalt config check` and docs/CONFIG.md all read
+// that table. An unknown key, a wrong type or an out-of-range value is an error
+// that names the key and, for files, the file and line.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace basalt {
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";
+  int64_t port = 8080;
+  int64_t io_threads = 0;  // 0: one per core
+  int64_t max_body_bytes = 10 * 1024 * 1024;
+  int64_t max_header_bytes = 16 * 1024;
+  int64_t read_timeout_ms = 10'000;
+  int64_t idle_timeout_ms = 60'000;
+  int64_t write_timeout_ms = 30'000;
+  int64_t request_timeout_ms = 300'000;
+  int64_t max_connections = 10'000;
+  int64_t shutdown_grace_ms = 10'000;
+  bool access_log = true;
+};
+
+struct StoreConfig {
+  std::string driver = "sqlite";
+  int64_t blocking_threads = 4;
+  int64_t max_pending = 4096;
+  int64_t busy_timeout_ms = 5'000;
+};
+
+struct HttpClientConfig {
+  bool verify_tls = true;
+  std::string ca_file;  // empty: the system bundle
+  int64_t connect_timeout_ms = 5'000;
+  int64_t total_timeout_ms = 120'000;
+  int64_t max_connections_per_host = 64;
+  int64_t idle_timeout_ms = 30'000;
+};
+
+struct Config {
+  ServerConfig server;
+  StoreConfig store;
+  HttpClientConfig http_client;
+  std::string data_dir = "./var";
+  std::string log_level = "info";
+  std::vector<std::string> api_keys;  // auth.api_keys
+
+  // Whether any authentication is configured (API keys today; JWT and SigV4 later).
+  bool AuthConfigured() const { return !api_keys.empty(); }
+};
+
+struct ConfigSources {
+  std::string file;                                         // empty: no file
+  std::map<std::string, std::string> env;                   // BASALT_* variables
+  std::vector<std::pair<std::string, std::string>> overrides;  // key=value from flags
+};
+
+// Every source applied in order; the first error found in any layer, or all the
+// file's errors joined when the file is wrong.
+absl::StatusOr<Config> LoadConfig(const ConfigSources& sources);
+
+// Every problem in a file, one message each ("basalt.yaml:3: server.prot: unknown key").
+// Empty when the file is valid.
+std::vector<std::string> CheckConfigFile(const std::string& path);
+
+// The BASALT_* variables of this process's environment.
+std::map<std::string, std::string> BasaltEnvironment();
+
+struct ConfigKeyDoc {
+  std::string key;
+  std::string type;
+  std::string default_value;
+  std::string env;
+  std::string description;
+};
+std::vector<ConfigKeyDoc> DescribeConfigKeys();
+
+}  // namespace basalt

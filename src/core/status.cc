@@ -1,0 +1,110 @@
+#include "core/status.h"
+
+#include <charconv>
+
+#include "absl/strings/cord.h"
+#include "core/json_escape.h"
+
+namespace basalt {
+namespace {
+
+constexpr std::string_view kHttpPayloadUrl = "basalt.dev/http_status";
+
+}  // namespace
+
+ErrorShape ShapeFor(absl::StatusCode code) {
+  using C = absl::StatusCode;
+  switch (code) {
+    case C::kOk: return {200, "", ""};
+    case C::kInvalidArgument:
+    case C::kFailedPrecondition:
+    case C::kOutOfRange: return {400, "invalid_request_error", "ValidationException"};
+    case C::kUnauthenticated: return {401, "authentication_error", "UnrecognizedClientException"};
+    case C::kPermissionDenied: return {403, "permission_error", "AccessDeniedException"};
+    case C::kNotFound: return {404, "not_found_error", "ResourceNotFoundException"};
+    case C::kAlreadyExists:
+    case C::kAborted: return {409, "conflict_error", "ConflictException"};
+    case C::kResourceExhausted: return {429, "rate_limit_error", "ThrottlingException"};
+    case C::kCancelled: return {499, "request_cancelled", "RequestCancelledException"};
+    case C::kUnimplemented: return {501, "invalid_request_error", "UnknownOperationException"};
+    case C::kUnavailable: return {503, "service_unavailable_error", "ServiceUnavailableException"};
+    case C::kDeadlineExceeded: return {504, "timeout_error", "ModelTimeoutException"};
+    case C::kUnknown:
+    case C::kInternal:
+    case C::kDataLoss:
+    default: return {500, "server_error", "InternalServerException"};
+  }
+}
+
+std::string_view CodeName(absl::StatusCode code) {
+  using C = absl::StatusCode;
+  switch (code) {
+    case C::kOk: return "ok";
+    case C::kCancelled: return "cancelled";
+    case C::kUnknown: return "unknown";
+    case C::kInvalidArgument: return "invalid_argument";
+    case C::kDeadlineExceeded: return "deadline_exceeded";
+    case C::kNotFound: return "not_found";
+    case C::kAlreadyExists: return "already_exists";
+    case C::kPermissionDenied: return "permission_denied";
+    case C::kResourceExhausted: return "resource_exhausted";
+    case C::kFailedPrecondition: return "failed_precondition";
+    case C::kAborted: return "aborted";
+    case C::kOutOfRange: return "out_of_range";
+    case C::kUnimplemented: return "unimplemented";
+    case C::kInternal: return "internal";
+    case C::kUnavailable: return "unavailable";
+    case C::kDataLoss: return "data_loss";
+    case C::kUnauthenticated: return "unauthenticated";
+    default: return "unknown";
+  }
+}
+
+absl::Status WithHttpStatus(absl::Status status, int http_status) {
+  status.SetPayload(kHttpPayloadUrl, absl::Cord(std::to_string(http_status)));
+  return status;
+}
+
+int HttpStatusOf(const absl::Status& status) {
+  if (auto payload = status.GetPayload(kHttpPayloadUrl)) {
+    std::string text(*payload);
+    int value = 0;
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec == std::errc() && value >= 100 && value <= 599) return value;
+  }
+  return ShapeFor(status.code()).http_status;
+}
+
+absl::Status MethodNotAllowed(std::string_view message) {
+  return WithHttpStatus(absl::InvalidArgumentError(message), 405);
+}
+absl::Status PayloadTooLarge(std::string_view message) {
+  return WithHttpStatus(absl::InvalidArgumentError(message), 413);
+}
+absl::Status HeadersTooLarge(std::string_view message) {
+  return WithHttpStatus(absl::InvalidArgumentError(message), 431);
+}
+
+std::string ErrorEnvelopeJson(const absl::Status& status, std::string_view request_id) {
+  std::string out;
+  out.reserve(128 + status.message().size());
+  out += R"({"error":{"message":")";
+  AppendJsonEscaped(out, status.message());
+  out += R"(","type":")";
+  out += ShapeFor(status.code()).openai_type;
+  out += R"(","code":")";
+  out += CodeName(status.code());
+  out += R"(","request_id":")";
+  AppendJsonEscaped(out, request_id);
+  out += "\"}}";
+  return out;
+}
+
+std::string AwsErrorJson(const absl::Status& status) {
+  std::string out = R"({"message":")";
+  AppendJsonEscaped(out, status.message());
+  out += "\"}";
+  return out;
+}
+
+}  // namespace basalt
