@@ -8,7 +8,7 @@
 #include <variant>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/str_cat.h"
+#include "core/strings.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 
@@ -120,7 +120,7 @@ std::string EnvName(std::string_view key) {
 }
 
 bool ParseBool(std::string_view text, bool* out) {
-  std::string t = absl::AsciiStrToLower(text);
+  std::string t = absl::AsciiStrToLower(std::string(text));
   if (t == "true" || t == "1" || t == "yes" || t == "on") *out = true;
   else if (t == "false" || t == "0" || t == "no" || t == "off") *out = false;
   else return false;
@@ -136,30 +136,31 @@ absl::Status SetFromText(Config& config, const KeyDef& def, std::string_view tex
           int64_t v = 0;
           auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
           if (ec != std::errc() || p != text.data() + text.size()) {
-            return absl::InvalidArgumentError(absl::StrCat(def.key, ": expected an integer, got '", text, "'"));
+            return absl::InvalidArgumentError(StrCat(def.key, ": expected an integer, got '", text, "'"));
           }
           if (v < kind.min || v > kind.max) {
-            return absl::InvalidArgumentError(absl::StrCat(def.key, ": ", v, " is out of range [",
+            return absl::InvalidArgumentError(StrCat(def.key, ": ", v, " is out of range [",
                                                            kind.min, ", ", kind.max, "]"));
           }
           kind.ref(config) = v;
         } else if constexpr (std::is_same_v<K, StrKey>) {
           if (!kind.allowed.empty() &&
               std::find(kind.allowed.begin(), kind.allowed.end(), text) == kind.allowed.end()) {
-            return absl::InvalidArgumentError(absl::StrCat(def.key, ": '", text, "' is not one of ",
+            return absl::InvalidArgumentError(StrCat(def.key, ": '", text, "' is not one of ",
                                                            absl::StrJoin(kind.allowed, ", ")));
           }
           kind.ref(config) = std::string(text);
         } else if constexpr (std::is_same_v<K, BoolKey>) {
           bool v = false;
           if (!ParseBool(text, &v)) {
-            return absl::InvalidArgumentError(absl::StrCat(def.key, ": expected true or false, got '", text, "'"));
+            return absl::InvalidArgumentError(StrCat(def.key, ": expected true or false, got '", text, "'"));
           }
           kind.ref(config) = v;
         } else {
           std::vector<std::string> items;
-          for (std::string_view part : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
-            items.emplace_back(absl::StripAsciiWhitespace(part));
+          for (std::string_view part : Split(text, ',')) {
+            absl::string_view trimmed = absl::StripAsciiWhitespace(ToAbsl(part));
+            if (!trimmed.empty()) items.emplace_back(trimmed);
           }
           kind.ref(config) = std::move(items);
         }
@@ -170,17 +171,17 @@ absl::Status SetFromText(Config& config, const KeyDef& def, std::string_view tex
 
 absl::Status SetFromYaml(Config& config, const KeyDef& def, const YAML::Node& node) {
   if (std::holds_alternative<ListKey>(def.kind)) {
-    if (!node.IsSequence()) return absl::InvalidArgumentError(absl::StrCat(def.key, ": expected a list"));
+    if (!node.IsSequence()) return absl::InvalidArgumentError(StrCat(def.key, ": expected a list"));
     std::vector<std::string> items;
     for (const auto& item : node) {
-      if (!item.IsScalar()) return absl::InvalidArgumentError(absl::StrCat(def.key, ": list items must be strings"));
+      if (!item.IsScalar()) return absl::InvalidArgumentError(StrCat(def.key, ": list items must be strings"));
       items.push_back(item.Scalar());
     }
     std::get<ListKey>(def.kind).ref(config) = std::move(items);
     return absl::OkStatus();
   }
   if (!node.IsScalar()) {
-    return absl::InvalidArgumentError(absl::StrCat(def.key, ": expected a single value"));
+    return absl::InvalidArgumentError(StrCat(def.key, ": expected a single value"));
   }
   return SetFromText(config, def, node.Scalar());
 }
@@ -190,7 +191,7 @@ void WalkYaml(Config& config, const YAML::Node& node, const std::string& prefix,
   for (const auto& entry : node) {
     const std::string name = entry.first.as<std::string>();
     const std::string key = prefix.empty() ? name : prefix + "." + name;
-    const std::string where = absl::StrCat(file, ":", entry.first.Mark().line + 1, ": ");
+    const std::string where = StrCat(file, ":", entry.first.Mark().line + 1, ": ");
     const KeyDef* def = FindKey(key);
     if (def != nullptr) {
       absl::Status s = SetFromYaml(config, *def, entry.second);
@@ -218,7 +219,7 @@ std::vector<std::string> ApplyFile(Config& config, const std::string& path) {
     errors.push_back(path + ": cannot read the file");
     return errors;
   } catch (const YAML::Exception& e) {
-    errors.push_back(absl::StrCat(path, ":", e.mark.line + 1, ": ", e.msg));
+    errors.push_back(StrCat(path, ":", e.mark.line + 1, ": ", e.msg));
     return errors;
   }
   if (root.IsNull()) return errors;  // an empty file is valid: all defaults
@@ -229,7 +230,7 @@ std::vector<std::string> ApplyFile(Config& config, const std::string& path) {
   try {
     WalkYaml(config, root, "", path, &errors);
   } catch (const YAML::Exception& e) {
-    errors.push_back(absl::StrCat(path, ":", e.mark.line + 1, ": ", e.msg));
+    errors.push_back(StrCat(path, ":", e.mark.line + 1, ": ", e.msg));
   }
   return errors;
 }
@@ -261,7 +262,7 @@ absl::StatusOr<Config> LoadConfig(const ConfigSources& sources) {
     }
     if (def == nullptr) return absl::InvalidArgumentError(name + ": unknown environment variable");
     absl::Status s = SetFromText(config, *def, value);
-    if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat(name, " (", s.message(), ")"));
+    if (!s.ok()) return absl::InvalidArgumentError(StrCat(name, " (", s.message(), ")"));
   }
   for (const auto& [key, value] : sources.overrides) {
     const KeyDef* def = FindKey(key);

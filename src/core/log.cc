@@ -9,7 +9,7 @@
 #include <cstdio>
 #include <ctime>
 
-#include "absl/strings/str_cat.h"
+#include "core/strings.h"
 #include "core/json_escape.h"
 
 namespace basalt::log {
@@ -74,7 +74,7 @@ std::string NowIso8601() {
 std::string Format(Level level, std::string_view msg, std::initializer_list<Field> fields) {
   std::string out;
   out.reserve(96 + msg.size());
-  absl::StrAppend(&out, R"({"ts":")", NowIso8601(), R"(","level":")", LevelName(level),
+  StrAppend(&out, R"({"ts":")", NowIso8601(), R"(","level":")", LevelName(level),
                   R"(","msg":")");
   AppendJsonEscaped(out, msg);
   out += '"';
@@ -87,9 +87,9 @@ std::string Format(Level level, std::string_view msg, std::initializer_list<Fiel
       AppendJsonEscaped(out, *s);
       out += '"';
     } else if (auto* i = std::get_if<int64_t>(&f.value)) {
-      absl::StrAppend(&out, *i);
+      StrAppend(&out, *i);
     } else if (auto* d = std::get_if<double>(&f.value)) {
-      absl::StrAppend(&out, *d);
+      StrAppend(&out, *d);
     } else {
       out += std::get<bool>(f.value) ? "true" : "false";
     }

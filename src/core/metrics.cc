@@ -1,11 +1,12 @@
 #include "core/metrics.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
-#include "absl/strings/str_cat.h"
+#include "core/strings.h"
 
 namespace basalt::metrics {
 namespace {
@@ -52,15 +53,10 @@ std::string EscapeLabelValue(std::string_view v) {
 std::string FormatValue(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.17g", v);
-  // Prefer the shortest representation that round-trips.
-  for (int precision = 1; precision < 17; ++precision) {
-    char tmp[32];
-    std::snprintf(tmp, sizeof(tmp), "%.*g", precision, v);
-    if (std::strtod(tmp, nullptr) == v) return tmp;
-  }
-  return buf;
+  char buf[64];
+  // Shortest text that parses back to the same double ("10", "0.25", "1e-05").
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  return std::string(buf, end);
 }
 
 void CounterSeries::Inc(double by) {
@@ -98,7 +94,7 @@ void HistogramSeries::Snapshot(std::vector<uint64_t>* cumulative, double* sum,
 }
 
 void FamilyBase::RenderHeader(std::string* out) const {
-  absl::StrAppend(out, "# HELP ", name_, " ", EscapeHelp(help_), "\n# TYPE ", name_, " ",
+  StrAppend(out, "# HELP ", name_, " ", EscapeHelp(help_), "\n# TYPE ", name_, " ",
                   TypeName(type_), "\n");
 }
 
@@ -110,11 +106,11 @@ std::string FamilyBase::LabelText(const std::vector<std::string>& values,
   for (size_t i = 0; i < labels_.size(); ++i) {
     if (!first) out += ',';
     first = false;
-    absl::StrAppend(&out, labels_[i], "=\"", EscapeLabelValue(values[i]), "\"");
+    StrAppend(&out, labels_[i], "=\"", EscapeLabelValue(values[i]), "\"");
   }
   if (!extra_key.empty()) {
     if (!first) out += ',';
-    absl::StrAppend(&out, extra_key, "=\"", extra_value, "\"");
+    StrAppend(&out, extra_key, "=\"", extra_value, "\"");
   }
   out += '}';
   return out;
@@ -138,7 +134,7 @@ void Family<CounterSeries>::Render(std::string* out) const {
   RenderHeader(out);
   absl::MutexLock lock(&mu_);
   for (const auto& [key, e] : series_) {
-    absl::StrAppend(out, name_, LabelText(e.values), " ", FormatValue(e.series->Value()), "\n");
+    StrAppend(out, name_, LabelText(e.values), " ", FormatValue(e.series->Value()), "\n");
   }
 }
 
@@ -147,7 +143,7 @@ void Family<GaugeSeries>::Render(std::string* out) const {
   RenderHeader(out);
   absl::MutexLock lock(&mu_);
   for (const auto& [key, e] : series_) {
-    absl::StrAppend(out, name_, LabelText(e.values), " ", FormatValue(e.series->Value()), "\n");
+    StrAppend(out, name_, LabelText(e.values), " ", FormatValue(e.series->Value()), "\n");
   }
 }
 
@@ -161,12 +157,12 @@ void Family<HistogramSeries>::Render(std::string* out) const {
     uint64_t count = 0;
     e.series->Snapshot(&cumulative, &sum, &count);
     for (size_t i = 0; i < bounds.size(); ++i) {
-      absl::StrAppend(out, name_, "_bucket", LabelText(e.values, "le", FormatValue(bounds[i])),
+      StrAppend(out, name_, "_bucket", LabelText(e.values, "le", FormatValue(bounds[i])),
                       " ", cumulative[i], "\n");
     }
-    absl::StrAppend(out, name_, "_bucket", LabelText(e.values, "le", "+Inf"), " ", count, "\n");
-    absl::StrAppend(out, name_, "_sum", LabelText(e.values), " ", FormatValue(sum), "\n");
-    absl::StrAppend(out, name_, "_count", LabelText(e.values), " ", count, "\n");
+    StrAppend(out, name_, "_bucket", LabelText(e.values, "le", "+Inf"), " ", count, "\n");
+    StrAppend(out, name_, "_sum", LabelText(e.values), " ", FormatValue(sum), "\n");
+    StrAppend(out, name_, "_count", LabelText(e.values), " ", count, "\n");
   }
 }
 

@@ -4,6 +4,7 @@
 
 #include "absl/strings/cord.h"
 #include "core/json_escape.h"
+#include "core/strings.h"
 
 namespace basalt {
 namespace {
@@ -61,12 +62,12 @@ std::string_view CodeName(absl::StatusCode code) {
 }
 
 absl::Status WithHttpStatus(absl::Status status, int http_status) {
-  status.SetPayload(kHttpPayloadUrl, absl::Cord(std::to_string(http_status)));
+  status.SetPayload(ToAbsl(kHttpPayloadUrl), absl::Cord(std::to_string(http_status)));
   return status;
 }
 
 int HttpStatusOf(const absl::Status& status) {
-  if (auto payload = status.GetPayload(kHttpPayloadUrl)) {
+  if (auto payload = status.GetPayload(ToAbsl(kHttpPayloadUrl))) {
     std::string text(*payload);
     int value = 0;
     auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -76,20 +77,20 @@ int HttpStatusOf(const absl::Status& status) {
 }
 
 absl::Status MethodNotAllowed(std::string_view message) {
-  return WithHttpStatus(absl::InvalidArgumentError(message), 405);
+  return WithHttpStatus(absl::InvalidArgumentError(ToAbsl(message)), 405);
 }
 absl::Status PayloadTooLarge(std::string_view message) {
-  return WithHttpStatus(absl::InvalidArgumentError(message), 413);
+  return WithHttpStatus(absl::InvalidArgumentError(ToAbsl(message)), 413);
 }
 absl::Status HeadersTooLarge(std::string_view message) {
-  return WithHttpStatus(absl::InvalidArgumentError(message), 431);
+  return WithHttpStatus(absl::InvalidArgumentError(ToAbsl(message)), 431);
 }
 
 std::string ErrorEnvelopeJson(const absl::Status& status, std::string_view request_id) {
   std::string out;
   out.reserve(128 + status.message().size());
   out += R"({"error":{"message":")";
-  AppendJsonEscaped(out, status.message());
+  AppendJsonEscaped(out, ToStd(status.message()));
   out += R"(","type":")";
   out += ShapeFor(status.code()).openai_type;
   out += R"(","code":")";
@@ -102,7 +103,7 @@ std::string ErrorEnvelopeJson(const absl::Status& status, std::string_view reque
 
 std::string AwsErrorJson(const absl::Status& status) {
   std::string out = R"({"message":")";
-  AppendJsonEscaped(out, status.message());
+  AppendJsonEscaped(out, ToStd(status.message()));
   out += "\"}";
   return out;
 }

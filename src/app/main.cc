@@ -1,0 +1,88 @@
+// The basalt command line: serve, version, config check, config keys.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "app/serve.h"
+#include "core/config.h"
+
+namespace {
+
+int ConfigCheck(const std::string& path) {
+  auto errors = basalt::CheckConfigFile(path);
+  if (errors.empty()) {
+    std::cout << path << ": ok\n";
+    return 0;
+  }
+  for (const auto& e : errors) std::cerr << e << "\n";
+  return 1;
+}
+
+int ConfigKeys() {
+  std::cout << "| key | type | default | environment | description |\n|---|---|---|---|---|\n";
+  for (const auto& k : basalt::DescribeConfigKeys()) {
+    std::cout << "| `" << k.key << "` | " << k.type << " | `" << k.default_value << "` | `"
+              << k.env << "` | " << k.description << " |\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"basalt: a self-hosted GenAI platform in one binary"};
+  app.require_subcommand(1);
+
+  auto* serve = app.add_subcommand("serve", "Run the server (embedded defaults: 127.0.0.1:8080, ./var)");
+  std::string config_file;
+  std::string host, data_dir, log_level;
+  int port = -1;
+  std::vector<std::string> sets;
+  serve->add_option("-c,--config", config_file, "YAML configuration file (also BASALT_CONFIG)");
+  serve->add_option("--host", host, "Address to listen on (server.host)");
+  serve->add_option("--port", port, "Port to listen on, 0 for any free port (server.port)");
+  serve->add_option("--data-dir", data_dir, "Data directory (data_dir)");
+  serve->add_option("--log-level", log_level, "debug, info, warn or error (log.level)");
+  serve->add_option("--set", sets, "Override any key: --set server.max_body_bytes=1048576");
+
+  auto* version = app.add_subcommand("version", "Print the version");
+  auto* config = app.add_subcommand("config", "Work with configuration files");
+  config->require_subcommand(1);
+  auto* check = config->add_subcommand("check", "Validate a file; name every wrong key");
+  std::string check_file;
+  check->add_option("FILE", check_file, "The YAML file")->required();
+  auto* keys = config->add_subcommand("keys", "Print every key with its default (Markdown)");
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (version->parsed()) {
+    std::cout << "basalt " << BASALT_VERSION << "\n";
+    return 0;
+  }
+  if (check->parsed()) return ConfigCheck(check_file);
+  if (keys->parsed()) return ConfigKeys();
+  if (serve->parsed()) {
+    basalt::ConfigSources sources;
+    sources.env = basalt::BasaltEnvironment();
+    sources.file = config_file;
+    if (sources.file.empty() && sources.env.count("BASALT_CONFIG")) {
+      sources.file = sources.env["BASALT_CONFIG"];
+    }
+    if (!host.empty()) sources.overrides.emplace_back("server.host", host);
+    if (port >= 0) sources.overrides.emplace_back("server.port", std::to_string(port));
+    if (!data_dir.empty()) sources.overrides.emplace_back("data_dir", data_dir);
+    if (!log_level.empty()) sources.overrides.emplace_back("log.level", log_level);
+    for (const auto& s : sets) {
+      const auto eq = s.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        std::cerr << "--set " << s << ": expected KEY=VALUE\n";
+        return 2;
+      }
+      sources.overrides.emplace_back(s.substr(0, eq), s.substr(eq + 1));
+    }
+    return basalt::app::RunServe(sources);
+  }
+  return 0;
+}

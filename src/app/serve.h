@@ -1,0 +1,15 @@
+// `basalt serve`: loads configuration, wires adapters to ports, and runs the
+// HTTP server until SIGTERM or SIGINT, then shuts down gracefully.
+#pragma once
+
+#include "core/config.h"
+
+namespace basalt::app {
+
+// Returns the process exit code.
+int RunServe(const ConfigSources& sources);
+
+// Whether `host` is a loopback address (127.0.0.0/8, ::1, "localhost").
+bool IsLoopback(const std::string& host);
+
+}  // namespace basalt::app

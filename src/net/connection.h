@@ -1,0 +1,110 @@
+// Internal to the server: a Worker is one io thread's io_context plus the
+// connections living on it; a Connection is one client's keep-alive session.
+// Everything here runs on the worker's own thread, so it needs no locks.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+
+#include "core/config.h"
+#include "core/metrics.h"
+#include "net/router.h"
+
+namespace basalt::net {
+
+class Connection;
+
+// Metric handles shared by all workers (series lookups are cached per route).
+struct ServerMetrics {
+  explicit ServerMetrics(metrics::Registry& registry);
+  metrics::CounterFamily& requests;
+  metrics::HistogramFamily& duration;
+  metrics::GaugeFamily& connections;
+  metrics::GaugeFamily& in_flight;
+  metrics::CounterFamily& rejected;
+  metrics::CounterFamily& bytes_in;
+  metrics::CounterFamily& bytes_out;
+};
+
+class Worker {
+ public:
+  Worker(const ServerConfig& config, const Router& router, ServerMetrics& metrics,
+         const std::vector<std::string>& api_keys, std::atomic<int64_t>& open_connections);
+
+  // Adopts an accepted socket (called on this worker's thread).
+  void Start(boost::asio::ip::tcp::socket socket);
+  // Stops keep-alive: closes idle connections, lets busy ones finish.
+  void Drain();
+  // Closes every connection still open.
+  void CloseAll();
+  void ReleaseWorkGuard() { guard_.reset(); }
+
+  boost::asio::io_context& ioc() { return ioc_; }
+  const ServerConfig& config() const { return config_; }
+  const Router& router() const { return router_; }
+  ServerMetrics& metrics() { return metrics_; }
+  const std::vector<std::string>& api_keys() const { return api_keys_; }
+  bool draining() const { return draining_; }
+
+ private:
+  friend class Connection;
+  boost::asio::io_context ioc_{1};
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> guard_;
+  const ServerConfig& config_;
+  const Router& router_;
+  ServerMetrics& metrics_;
+  const std::vector<std::string>& api_keys_;
+  std::atomic<int64_t>& open_connections_;
+  std::unordered_set<Connection*> connections_;
+  bool draining_ = false;
+};
+
+class Connection {
+ public:
+  Connection(Worker& worker, boost::asio::ip::tcp::socket socket);
+  ~Connection();
+  boost::asio::awaitable<void> Run();
+  bool idle() const { return state_ == State::kIdle; }
+  void Close();
+
+ private:
+  enum class State { kIdle, kReading, kHandling };
+  using Clock = std::chrono::steady_clock;
+
+  // Handles one request and writes its answer; returns whether to keep going.
+  boost::asio::awaitable<bool> Handle(RawRequest& raw, Clock::time_point started);
+  boost::asio::awaitable<absl::StatusOr<HttpResponse>> Dispatch(HttpRequest& request,
+                                                                const RouteMatch& match);
+  boost::asio::awaitable<void> WatchDisconnect();
+  // Writes an error for a request that could not be read, then closes.
+  boost::asio::awaitable<void> RejectAndClose(absl::Status status, Clock::time_point started);
+  boost::asio::awaitable<bool> WriteWhole(const RawRequest* raw, HttpResponse& response,
+                                          bool keep_alive, std::string_view request_id);
+  boost::asio::awaitable<bool> WriteStream(const RawRequest& raw, HttpResponse& response,
+                                           bool keep_alive, std::string_view request_id);
+  absl::Status Authenticate(HttpRequest& request) const;
+  void Record(std::string_view method, std::string_view target, std::string_view route,
+              int status, std::string_view request_id, Clock::time_point started);
+
+  Worker& worker_;
+  boost::beast::tcp_stream stream_;
+  boost::beast::flat_buffer buffer_;
+  State state_ = State::kIdle;
+  std::string remote_;
+  size_t request_bytes_ = 0;
+  size_t response_bytes_ = 0;
+};
+
+}  // namespace basalt::net

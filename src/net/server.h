@@ -1,0 +1,79 @@
+// HTTP/1.1 server on Boost.Beast with C++20 coroutines.
+//
+// Threading: one io_context per io thread; the acceptor hands each new
+// connection to the next io_context in turn, and the connection lives on that
+// thread for its whole life, so connection state needs no locks. Handlers run
+// on the io thread of their connection and must never block: blocking work goes
+// to the BlockingPool.
+//
+// Limits (all from ServerConfig): header size (431), body size (413), time to
+// read a request once started (slow clients are dropped), keep-alive idle time,
+// write time, and a maximum number of open connections (503 beyond it).
+//
+// Shutdown(): stops accepting, closes idle keep-alive connections, lets
+// in-flight requests finish (answering with `Connection: close`), and after
+// shutdown_grace_ms closes whatever is left. Run() returns once all is closed.
+// Shutdown() is thread-safe; everything else is called from one thread at
+// start-up.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "absl/status/status.h"
+#include "core/config.h"
+#include "core/metrics.h"
+#include "net/router.h"
+
+namespace basalt::net {
+
+class Worker;
+struct ServerMetrics;
+
+class Server {
+ public:
+  Server(const ServerConfig& config, const Router& router, metrics::Registry& registry,
+         std::vector<std::string> api_keys = {});
+  ~Server();
+
+  // Binds and listens. Errors name the address (kUnavailable: in use, denied).
+  absl::Status Listen();
+  // The bound port (after Listen), useful when configured with port 0.
+  uint16_t port() const { return port_; }
+
+  // The io_context of io thread i, to build per-thread clients before Run().
+  boost::asio::io_context& io_context(size_t i);
+  size_t io_threads() const;
+
+  // Runs the io threads; returns after Shutdown() has completed.
+  void Run();
+  // Starts a graceful shutdown. Thread-safe; later calls are no-ops.
+  void Shutdown();
+
+  // Readiness: false once shutdown has started.
+  bool accepting() const { return !stopping_.load(); }
+
+ private:
+  boost::asio::awaitable<void> AcceptLoop();
+  void FinishShutdown();
+
+  const ServerConfig config_;
+  const Router& router_;
+  metrics::Registry& registry_;
+  const std::vector<std::string> api_keys_;
+  std::unique_ptr<ServerMetrics> metrics_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
+  uint16_t port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int64_t> open_connections_{0};
+  size_t next_worker_ = 0;  // used only by the accept loop
+};
+
+}  // namespace basalt::net
