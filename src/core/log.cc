@@ -48,13 +48,19 @@ void Init(Level level) {
       "basalt", sink, spdlog::thread_pool(), spdlog::async_overflow_policy::overrun_oldest);
   g_logger->set_pattern("%v");
   g_logger->set_level(spdlog::level::trace);
-  g_logger->flush_on(spdlog::level::trace);
+  // Lines reach stderr through a buffer flushed every second (and at once for
+  // warnings and errors), so a busy access log costs few system calls.
+  static char buffer[1 << 16];
+  std::setvbuf(stderr, buffer, _IOFBF, sizeof(buffer));
+  g_logger->flush_on(spdlog::level::warn);
+  spdlog::flush_every(std::chrono::seconds(1));
 }
 
 void Shutdown() {
   if (g_logger) g_logger->flush();
   spdlog::shutdown();
   g_logger.reset();
+  std::fflush(stderr);
 }
 
 bool Enabled(Level level) { return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed); }
@@ -98,9 +104,9 @@ std::string Format(Level level, std::string_view msg, std::initializer_list<Fiel
   return out;
 }
 
-void WriteRaw(std::string&& json_line) {
+void WriteRaw(std::string&& json_line, Level level) {
   if (g_logger) {
-    g_logger->log(spdlog::level::info, spdlog::string_view_t(json_line.data(), json_line.size()));
+    g_logger->log(level >= Level::kWarn ? spdlog::level::warn : spdlog::level::info, spdlog::string_view_t(json_line.data(), json_line.size()));
   } else {
     std::fprintf(stderr, "%s\n", json_line.c_str());
   }
@@ -108,7 +114,7 @@ void WriteRaw(std::string&& json_line) {
 
 void Write(Level level, std::string_view msg, std::initializer_list<Field> fields) {
   if (!Enabled(level)) return;
-  WriteRaw(Format(level, msg, fields));
+  WriteRaw(Format(level, msg, fields), level);
 }
 
 }  // namespace basalt::log

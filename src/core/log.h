@@ -42,7 +42,7 @@ void Shutdown();
 bool Enabled(Level level);
 void Write(Level level, std::string_view msg, std::initializer_list<Field> fields = {});
 // Writes an already-formatted JSON object line (the access log builds its own).
-void WriteRaw(std::string&& json_line);
+void WriteRaw(std::string&& json_line, Level level = Level::kInfo);
 
 // The JSON line Write would emit; exposed for tests.
 std::string Format(Level level, std::string_view msg, std::initializer_list<Field> fields);

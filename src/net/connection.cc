@@ -76,6 +76,13 @@ HttpResponse ErrorResponse(const absl::Status& status, ErrorStyle style,
   return r;
 }
 
+constexpr std::string_view kUnmatchedRoute = "unmatched";
+
+// The route label: the pattern (bounded cardinality), never the raw path.
+std::string_view RouteLabel(const RouteMatch& match) {
+  return match.route ? std::string_view(match.route->pattern) : kUnmatchedRoute;
+}
+
 bool IsDisconnect(const boost::system::error_code& ec) {
   return ec == http::error::end_of_stream || ec == asio::error::eof ||
          ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
@@ -95,7 +102,11 @@ ServerMetrics::ServerMetrics(metrics::Registry& r)
       rejected(r.Counter("basalt_http_rejected_total",
                          "Requests or connections refused before routing", {"reason"})),
       bytes_in(r.Counter("basalt_http_request_bytes_total", "Request bytes received")),
-      bytes_out(r.Counter("basalt_http_response_bytes_total", "Response bytes sent")) {}
+      bytes_out(r.Counter("basalt_http_response_bytes_total", "Response bytes sent")),
+      open_connections(connections.With({})),
+      requests_in_flight(in_flight.With({})),
+      request_bytes(bytes_in.With({})),
+      response_bytes(bytes_out.With({})) {}
 
 Worker::Worker(const ServerConfig& config, const Router& router, ServerMetrics& metrics,
                const std::vector<std::string>& api_keys, std::atomic<int64_t>& open_connections)
@@ -109,6 +120,19 @@ Worker::Worker(const ServerConfig& config, const Router& router, ServerMetrics& 
 void Worker::Start(tcp::socket socket) {
   auto conn = std::make_shared<Connection>(*this, std::move(socket));
   asio::co_spawn(ioc_, [conn]() -> asio::awaitable<void> { co_await conn->Run(); }, asio::detached);
+}
+
+Worker::Series Worker::SeriesFor(std::string_view route, int verb, int status) {
+  const auto key = std::make_tuple(route.data(), verb, status);
+  auto it = series_.find(key);
+  if (it != series_.end()) return it->second;
+  char status_text[8];
+  const int len = std::snprintf(status_text, sizeof(status_text), "%d", status);
+  Series s{&metrics_.requests.With({http::to_string(static_cast<http::verb>(verb)), route,
+                                    std::string_view(status_text, static_cast<size_t>(len))}),
+           &metrics_.duration.With({route})};
+  series_.emplace(key, s);
+  return s;
 }
 
 void Worker::Drain() {
@@ -133,13 +157,13 @@ Connection::Connection(Worker& worker, tcp::socket socket)
   if (!ec) remote_ = StrCat(endpoint.address().to_string(), ":", endpoint.port());
   stream_.socket().set_option(tcp::no_delay(true), ec);
   worker_.connections_.insert(this);
-  worker_.metrics().connections.With({}).Add(1);
+  worker_.metrics().open_connections.Add(1);
 }
 
 Connection::~Connection() {
   worker_.connections_.erase(this);
   worker_.open_connections_.fetch_sub(1);
-  worker_.metrics().connections.With({}).Add(-1);
+  worker_.metrics().open_connections.Add(-1);
 }
 
 void Connection::Close() {
@@ -186,9 +210,9 @@ asio::awaitable<void> Connection::Run() {
       break;
     }
     state_ = State::kHandling;
-    worker_.metrics().in_flight.With({}).Add(1);
+    worker_.metrics().requests_in_flight.Add(1);
     const bool keep_going = co_await Handle(parser.get(), started);
-    worker_.metrics().in_flight.With({}).Add(-1);
+    worker_.metrics().requests_in_flight.Add(-1);
     if (!keep_going) break;
   }
   boost::system::error_code ignored;
@@ -210,7 +234,7 @@ asio::awaitable<void> Connection::RejectAndClose(absl::Status status, Clock::tim
   stream_.expires_after(kRejectWriteTimeout);
   auto [ec, n] = co_await http::async_write(stream_, res, asio::as_tuple(asio::use_awaitable));
   response_bytes_ = n;
-  Record("-", "-", "unread", code, request_id, started);
+  Record(static_cast<int>(http::verb::unknown), "-", "unread", code, request_id, started);
   if (ec) co_return;
   // Stop sending, then drain what the client is still sending for a moment, so
   // the kernel does not answer its unread bytes with a reset that would destroy
@@ -324,7 +348,7 @@ asio::awaitable<bool> Connection::Handle(RawRequest& raw, Clock::time_point star
   HttpResponse response;
   if (!result.ok()) {
     if (result.status().code() == absl::StatusCode::kCancelled) {
-      Record(raw.method_string(), target, match.route ? match.route->pattern : "unmatched", 499,
+      Record(static_cast<int>(raw.method()), target, RouteLabel(match), 499,
              request.ctx.request_id, started);
       co_return false;  // the client is gone; nobody to answer
     }
@@ -338,8 +362,8 @@ asio::awaitable<bool> Connection::Handle(RawRequest& raw, Clock::time_point star
   } else {
     ok = co_await WriteWhole(&raw, response, keep_alive, request.ctx.request_id);
   }
-  Record(raw.method_string(), target, match.route ? match.route->pattern : "unmatched",
-         response.status, request.ctx.request_id, started);
+  Record(static_cast<int>(raw.method()), target, RouteLabel(match), response.status,
+         request.ctx.request_id, started);
   co_return ok && keep_alive;
 }
 
@@ -393,16 +417,16 @@ asio::awaitable<bool> Connection::WriteStream(const RawRequest& raw, HttpRespons
   co_return ok;
 }
 
-void Connection::Record(std::string_view method, std::string_view target, std::string_view route,
-                        int status, std::string_view request_id, Clock::time_point started) {
+void Connection::Record(int verb, std::string_view target, std::string_view route, int status,
+                        std::string_view request_id, Clock::time_point started) {
   auto& m = worker_.metrics();
   const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-  char status_text[8];
-  const int len = std::snprintf(status_text, sizeof(status_text), "%d", status);
-  m.requests.With({method, route, std::string_view(status_text, static_cast<size_t>(len))}).Inc();
-  m.duration.With({route}).Observe(seconds);
-  m.bytes_in.With({}).Inc(static_cast<double>(request_bytes_));
-  m.bytes_out.With({}).Inc(static_cast<double>(response_bytes_));
+  const Worker::Series series = worker_.SeriesFor(route, verb, status);
+  series.requests->Inc();
+  series.duration->Observe(seconds);
+  m.request_bytes.Inc(static_cast<double>(request_bytes_));
+  m.response_bytes.Inc(static_cast<double>(response_bytes_));
+  const std::string_view method = http::to_string(static_cast<http::verb>(verb));
   if (!worker_.config().access_log || !log::Enabled(log::Level::kInfo)) return;
   std::string line;
   line.reserve(256);

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <unordered_set>
 #include <vector>
 
@@ -18,6 +19,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
+#include "absl/container/flat_hash_map.h"
 #include "core/config.h"
 #include "core/metrics.h"
 #include "net/router.h"
@@ -36,6 +38,11 @@ struct ServerMetrics {
   metrics::CounterFamily& rejected;
   metrics::CounterFamily& bytes_in;
   metrics::CounterFamily& bytes_out;
+  // Label-less series, resolved once.
+  metrics::GaugeSeries& open_connections;
+  metrics::GaugeSeries& requests_in_flight;
+  metrics::CounterSeries& request_bytes;
+  metrics::CounterSeries& response_bytes;
 };
 
 class Worker {
@@ -58,6 +65,14 @@ class Worker {
   const std::vector<std::string>& api_keys() const { return api_keys_; }
   bool draining() const { return draining_; }
 
+  // The request counter and latency histogram for one (route, method, status),
+  // cached so the hot path does no label lookups after the first request.
+  struct Series {
+    metrics::CounterSeries* requests;
+    metrics::HistogramSeries* duration;
+  };
+  Series SeriesFor(std::string_view route, int verb, int status);
+
  private:
   friend class Connection;
   boost::asio::io_context ioc_{1};
@@ -69,6 +84,8 @@ class Worker {
   std::atomic<int64_t>& open_connections_;
   std::unordered_set<Connection*> connections_;
   bool draining_ = false;
+  // Keyed by (route text address, verb, status): route texts live in the Router.
+  absl::flat_hash_map<std::tuple<const char*, int, int>, Series> series_;
 };
 
 class Connection {
@@ -95,8 +112,8 @@ class Connection {
   boost::asio::awaitable<bool> WriteStream(const RawRequest& raw, HttpResponse& response,
                                            bool keep_alive, std::string_view request_id);
   absl::Status Authenticate(HttpRequest& request) const;
-  void Record(std::string_view method, std::string_view target, std::string_view route,
-              int status, std::string_view request_id, Clock::time_point started);
+  void Record(int verb, std::string_view target, std::string_view route, int status,
+              std::string_view request_id, Clock::time_point started);
 
   Worker& worker_;
   boost::beast::tcp_stream stream_;

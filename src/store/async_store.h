@@ -10,15 +10,18 @@
 //
 // Arguments are taken by value and kept in the coroutine frame, so callers may
 // pass temporaries and need not keep anything alive across the co_await.
+// List takes the cursor and limit as plain parameters rather than a
+// ListOptions: g++ 12 miscompiles an aggregate temporary holding a std::string
+// (e.g. `co_await List(t, c, {})`) inside a co_await expression, freeing it
+// twice; std::string and int arguments are unaffected (see async_store.cc).
 //
 // Thread-safety: as safe as the Store and pool it wraps (both are fully
 // thread-safe). Both must outlive the AsyncStore and every call in flight.
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
 #include <cstdint>
 #include <string>
-
-#include <boost/asio/awaitable.hpp>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -40,9 +43,11 @@ class AsyncStore {
                                                         int64_t expected_version);
   boost::asio::awaitable<absl::Status> Delete(std::string tenant, std::string collection,
                                               std::string id);
+  // after_id and limit as in ListOptions (store.h).
   boost::asio::awaitable<absl::StatusOr<RecordPage>> List(std::string tenant,
                                                           std::string collection,
-                                                          ListOptions options);
+                                                          std::string after_id = "",
+                                                          int limit = 100);
   boost::asio::awaitable<absl::StatusOr<int64_t>> AdminCountAllTenants(std::string collection);
   boost::asio::awaitable<absl::Status> Ping();
 

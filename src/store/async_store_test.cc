@@ -1,13 +1,12 @@
 #include "store/async_store.h"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
@@ -59,13 +58,19 @@ TEST(AsyncStoreTest, RunsCallsOnThePoolAndResumesOnTheIoThread) {
     absl::StatusOr<Record> got = co_await store.Get("t1", "jobs", "a");
     EXPECT_TRUE(got.ok());
     EXPECT_EQ(got->body, "2");
-    EXPECT_EQ((co_await store.Get("t2", "jobs", "a")).status().code(),
-              absl::StatusCode::kNotFound);
+    EXPECT_EQ((co_await store.Get("t2", "jobs", "a")).status().code(), absl::StatusCode::kNotFound);
 
-    absl::StatusOr<RecordPage> page = co_await store.List("t1", "jobs", {});
+    absl::StatusOr<RecordPage> page = co_await store.List("t1", "jobs");
     EXPECT_TRUE(page.ok());
     EXPECT_EQ(page->records.size(), 1u);
-    EXPECT_EQ(*(co_await store.AdminCountAllTenants("jobs")), 1);
+    EXPECT_TRUE((co_await store.Create("t1", "jobs", "b", "{}")).ok());
+    page = co_await store.List("t1", "jobs", std::string("a"), 1);
+    EXPECT_TRUE(page.ok());
+    EXPECT_EQ(page->records.size(), 1u);
+    EXPECT_EQ(page->records[0].id, "b");
+    EXPECT_EQ((co_await store.List("t1", "jobs", "", 0)).status().code(),
+              absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(*(co_await store.AdminCountAllTenants("jobs")), 2);
     EXPECT_TRUE((co_await store.Ping()).ok());
     EXPECT_TRUE((co_await store.Delete("t1", "jobs", "a")).ok());
     EXPECT_EQ((co_await store.Delete("t1", "jobs", "a")).code(), absl::StatusCode::kNotFound);
@@ -87,7 +92,8 @@ TEST(AsyncStoreTest, ManyConcurrentCoroutinesAllLand) {
         io,
         [&store, &ok, i]() -> asio::awaitable<void> {
           // Temporaries as arguments: AsyncStore keeps its own copies.
-          absl::StatusOr<Record> r = co_await store.Create("t", "jobs", absl::StrCat("id", i), "{}");
+          absl::StatusOr<Record> r =
+              co_await store.Create("t", "jobs", absl::StrCat("id", i), "{}");
           if (r.ok()) ++ok;  // only the io thread touches `ok`
         },
         asio::detached);

@@ -52,8 +52,7 @@ class StoreContractTest : public ::testing::TestWithParam<Adapter> {
   }
 
   int64_t NowMs() const {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               clock_.Now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now().time_since_epoch())
         .count();
   }
 
@@ -180,7 +179,7 @@ TEST_P(StoreContractTest, ListPagesThroughEveryRecordInIdOrder) {
     snprintf(id, sizeof(id), "r%02d", i);
     ASSERT_TRUE(store_->Create("t1", "jobs", id, "{}").ok());
   }
-  ASSERT_TRUE(store_->Create("t2", "jobs", "r05", "{}").ok());  // another tenant's
+  ASSERT_TRUE(store_->Create("t2", "jobs", "r05", "{}").ok());   // another tenant's
   ASSERT_TRUE(store_->Create("t1", "other", "r05", "{}").ok());  // another collection's
 
   std::vector<std::string> seen;
@@ -285,8 +284,8 @@ TEST_P(StoreContractTest, IdOfExactlyTheLimitIsAccepted) {
 }
 
 TEST_P(StoreContractTest, AnyJsonValueIsAValidBody) {
-  for (const char* body : {"null", "true", "42", R"("s")", "[]", R"({"a":[1,{"b":null}]})",
-                           " {\"ws\": 1}\n"}) {
+  for (const char* body :
+       {"null", "true", "42", R"("s")", "[]", R"({"a":[1,{"b":null}]})", " {\"ws\": 1}\n"}) {
     absl::StatusOr<Record> r = store_->Create("t1", "jobs", body, body);
     ASSERT_TRUE(r.ok()) << body << ": " << r.status();
     EXPECT_EQ(store_->Get("t1", "jobs", body)->body, body);

@@ -49,11 +49,11 @@ absl::Status ValidateBody(std::string_view body) {
 absl::Status ValidateListOptions(const ListOptions& options) {
   if (options.limit < kMinListLimit || options.limit > kMaxListLimit) {
     return absl::InvalidArgumentError(StrCat("limit is ", options.limit, "; it must be in [",
-                                                   kMinListLimit, ", ", kMaxListLimit, "]"));
+                                             kMinListLimit, ", ", kMaxListLimit, "]"));
   }
   if (options.after_id.size() > kMaxRecordIdBytes) {
     return absl::InvalidArgumentError(StrCat("after_id is longer than ", kMaxRecordIdBytes,
-                                                   " bytes, so it is not a valid cursor"));
+                                             " bytes, so it is not a valid cursor"));
   }
   return absl::OkStatus();
 }

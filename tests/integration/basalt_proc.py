@@ -483,11 +483,13 @@ def request_bytes(method: str, path: str, body: bytes = b"", headers: "dict[str,
     return head.encode("latin-1") + body
 
 
-def exchange(port: int, data: bytes, timeout: float = 10.0) -> "tuple[Response | None, bytes, bool]":
-    """Sends `data` on a fresh connection, half-closes nothing, and reads one response.
+def exchange(port: int, data: bytes, timeout: float = 10.0,
+             close_wait: float = 3.0) -> "tuple[Response | None, bytes, bool | None]":
+    """Sends `data` on a fresh connection and reads one response.
 
-    Returns (response or None, raw bytes read if no response parsed, whether the server closed
-    the connection after it within `timeout`). Tolerates resets while sending.
+    Returns (response or None, the raw bytes read when no response parsed, whether the server
+    closed the connection within `close_wait` seconds after it; None when close_wait <= 0).
+    Tolerates resets while sending.
     """
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     conn = RawConn(s, timeout)
@@ -501,15 +503,22 @@ def exchange(port: int, data: bytes, timeout: float = 10.0) -> "tuple[Response |
         except ConnectionClosed as e:
             return None, e.partial, True
         except (ValueError, IndexError):
-            return None, conn.buf, conn.closed_by_peer(timeout)
-        return resp, b"", conn.closed_by_peer(timeout)
+            return None, conn.buf, (conn.closed_by_peer(close_wait) if close_wait > 0 else None)
+        return resp, b"", (conn.closed_by_peer(close_wait) if close_wait > 0 else None)
     finally:
         conn.close()
 
 
 def error_envelope(body: bytes) -> dict:
     """Parses and checks the {"error": {...}} envelope; returns the inner object."""
-    doc = json.loads(body)
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise AssertionError(f"error body is not valid UTF-8, so not valid JSON ({e}): {body[:300]!r}") from None
+    try:
+        doc = json.loads(text)
+    except ValueError as e:
+        raise AssertionError(f"error body is not JSON ({e}): {body[:300]!r}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("error"), dict):
         raise AssertionError(f"not an error envelope: {body[:300]!r}")
     err = doc["error"]

@@ -167,7 +167,8 @@ class HttpBasics(unittest.TestCase):
     # ---------------------------------------------------- malformed JSON
     def test_malformed_json_400(self):
         cases = [b'{"a": 1,', b'{"a": tru}', b'[1, 2,, 3]', b'{"a":1} trailing', b'{\'single\': 1}', b"",
-                 b'{"s": "unterminated}', b"\xff\xfe{}"]
+                 b'{"s": "unterminated}', b"\xff\xfe{}",
+                 b'{"bad utf-8": "\xc3"}']
         for body in cases:
             with self.subTest(body=body):
                 status, headers, data = self.srv.request("POST", "/v1/echo", body,

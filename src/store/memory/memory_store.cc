@@ -10,7 +10,9 @@
 namespace basalt {
 namespace {
 
-std::tuple<std::string, std::string, std::string> MakeKey(std::string_view tenant, std::string_view collection, std::string_view id) {
+std::tuple<std::string, std::string, std::string> MakeKey(std::string_view tenant,
+                                                          std::string_view collection,
+                                                          std::string_view id) {
   return {std::string(tenant), std::string(collection), std::string(id)};
 }
 
@@ -21,8 +23,7 @@ absl::Status NotFound(std::string_view collection, std::string_view id) {
 }  // namespace
 
 int64_t MemoryStore::NowMs() const {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             clock_.Now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now().time_since_epoch())
       .count();
 }
 
@@ -37,8 +38,13 @@ absl::StatusOr<Record> MemoryStore::Create(std::string_view tenant, std::string_
   if (absl::Status s = ValidateBody(body); !s.ok()) return s;
   absl::MutexLock lock(&mu_);
   if (!injected_.ok()) return injected_;
-  Record record{std::string(tenant), std::string(collection), std::string(id), std::string(body),
-                /*version=*/1, NowMs(), 0};
+  Record record;
+  record.tenant = tenant;
+  record.collection = collection;
+  record.id = id;
+  record.body = body;
+  record.version = 1;
+  record.created_ms = NowMs();
   record.updated_ms = record.created_ms;
   auto [it, inserted] = records_.try_emplace(MakeKey(tenant, collection, id), record);
   if (!inserted) {
@@ -70,7 +76,7 @@ absl::StatusOr<Record> MemoryStore::Update(std::string_view tenant, std::string_
   Record& record = it->second;
   if (expected_version > 0 && record.version != expected_version) {
     return absl::AbortedError(StrCat("record '", id, "' is at version ", record.version,
-                                           ", not the expected ", expected_version));
+                                     ", not the expected ", expected_version));
   }
   record.body = std::string(body);
   record.version += 1;

@@ -34,20 +34,18 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& 
     std::string detail = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     // sqlite3_open_v2 allocates a handle even on most failures; it must be closed.
     sqlite3_close_v2(db);
-    return absl::UnavailableError(
-        StrCat("cannot open SQLite database '", path, "': ", detail));
+    return absl::UnavailableError(StrCat("cannot open SQLite database '", path, "': ", detail));
   }
   std::unique_ptr<Connection> conn(new Connection(db));
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, options.busy_timeout_ms);
   const std::string pragmas =
       StrCat("PRAGMA synchronous=", options.synchronous_full ? "FULL" : "NORMAL",
-                   "; PRAGMA foreign_keys=ON;");
+             "; PRAGMA foreign_keys=ON;");
   if (absl::Status s = conn->Exec(pragmas); !s.ok()) {
     // The first statement is where a file that is not a database, or one we
     // may not read, shows up; name the path so the operator can act.
-    return absl::UnavailableError(
-        StrCat("cannot use SQLite database '", path, "': ", s.message()));
+    return absl::UnavailableError(StrCat("cannot use SQLite database '", path, "': ", s.message()));
   }
   return conn;
 }
@@ -119,8 +117,7 @@ absl::StatusOr<bool> Statement::Step() {
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
   const char* sql = sqlite3_sql(stmt_);
-  return SqliteStatus(rc, db_,
-                      StrCat("executing '", std::string_view(sql).substr(0, 80), "'"));
+  return SqliteStatus(rc, db_, StrCat("executing '", std::string_view(sql).substr(0, 80), "'"));
 }
 
 absl::Status Statement::Run() {

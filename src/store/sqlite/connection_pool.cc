@@ -25,8 +25,8 @@ absl::StatusOr<ConnectionPool::Lease> ConnectionPool::Acquire() {
   absl::MutexLock lock(&mu_);
   if (!mu_.AwaitWithTimeout(absl::Condition(this, &ConnectionPool::HasFree), wait_)) {
     return absl::UnavailableError(StrCat("all ", connections_.size(),
-                                               " SQLite connections stayed busy for ",
-                                               absl::FormatDuration(wait_), "; retry later"));
+                                         " SQLite connections stayed busy for ",
+                                         absl::FormatDuration(wait_), "; retry later"));
   }
   Connection* conn = free_.back();
   free_.pop_back();

@@ -28,9 +28,8 @@ CREATE TABLE records (
 absl::Status CheckOrdered(absl::Span<const Migration> migrations) {
   for (size_t i = 0; i < migrations.size(); ++i) {
     if (migrations[i].version != static_cast<int>(i) + 1) {
-      return absl::InternalError(StrCat("migration list is malformed: entry ", i,
-                                              " has version ", migrations[i].version,
-                                              ", expected ", i + 1));
+      return absl::InternalError(StrCat("migration list is malformed: entry ", i, " has version ",
+                                        migrations[i].version, ", expected ", i + 1));
     }
   }
   return absl::OkStatus();
@@ -48,9 +47,8 @@ absl::StatusOr<int> StoredVersion(Connection& conn) {
 // The body of Migrate, run inside the transaction Migrate opened.
 absl::StatusOr<int> MigrateLocked(Connection& conn, absl::Span<const Migration> migrations,
                                   const Clock& clock) {
-  if (absl::Status s = conn.Exec(
-          "CREATE TABLE IF NOT EXISTS schema_migrations ("
-          "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+  if (absl::Status s = conn.Exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                                 "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
       !s.ok()) {
     return s;
   }
@@ -58,18 +56,17 @@ absl::StatusOr<int> MigrateLocked(Connection& conn, absl::Span<const Migration> 
   if (!current.ok()) return current.status();
   const int latest = static_cast<int>(migrations.size());
   if (*current > latest) {
-    return absl::FailedPreconditionError(StrCat(
-        "the database schema is at version ", *current, " but this basalt binary knows only up to ",
-        latest, "; run a newer basalt on this data directory"));
+    return absl::FailedPreconditionError(StrCat("the database schema is at version ", *current,
+                                                " but this basalt binary knows only up to ", latest,
+                                                "; run a newer basalt on this data directory"));
   }
-  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             clock.Now().time_since_epoch())
-                             .count();
+  const int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock.Now().time_since_epoch()).count();
   for (int v = *current + 1; v <= latest; ++v) {
     const Migration& m = migrations[v - 1];
     if (absl::Status s = conn.Exec(std::string(m.sql)); !s.ok()) {
-      return absl::InternalError(StrCat("schema migration ", m.version, " (", m.description,
-                                              ") failed: ", s.message()));
+      return absl::InternalError(
+          StrCat("schema migration ", m.version, " (", m.description, ") failed: ", s.message()));
     }
     absl::StatusOr<Statement> record =
         conn.Prepare("INSERT INTO schema_migrations(version, applied_at) VALUES(?1, ?2)");

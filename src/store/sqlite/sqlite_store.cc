@@ -53,14 +53,26 @@ absl::Status BindKey(Statement& stmt, std::string_view tenant, std::string_view 
   return stmt.BindText(3, id);
 }
 
+Record MakeRecord(std::string_view tenant, std::string_view collection, std::string_view id,
+                  std::string_view body, int64_t version, int64_t created_ms, int64_t updated_ms) {
+  Record record;
+  record.tenant = tenant;
+  record.collection = collection;
+  record.id = id;
+  record.body = body;
+  record.version = version;
+  record.created_ms = created_ms;
+  record.updated_ms = updated_ms;
+  return record;
+}
+
 absl::Status NotFound(std::string_view collection, std::string_view id) {
   return absl::NotFoundError(StrCat("no record '", id, "' in collection '", collection, "'"));
 }
 
 // Prefixes an Open-time error with the path, keeping its code.
 absl::Status AtPath(const std::string& path, const absl::Status& status) {
-  return absl::Status(status.code(),
-                      StrCat("SQLite database '", path, "': ", status.message()));
+  return absl::Status(status.code(), StrCat("SQLite database '", path, "': ", status.message()));
 }
 
 absl::Status ValidateOptions(const SqliteOptions& options) {
@@ -93,12 +105,12 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string
         StrCat("cannot use SQLite database '", path, "': ", mode.status().message()));
   }
   if (*mode != "wal") {
-    return absl::FailedPreconditionError(StrCat(
-        "SQLite database '", path, "' cannot use WAL journal mode (it reports '", *mode,
-        "'); the store needs a database file on a local filesystem"));
+    return absl::FailedPreconditionError(
+        StrCat("SQLite database '", path, "' cannot use WAL journal mode (it reports '", *mode,
+               "'); the store needs a database file on a local filesystem"));
   }
-  absl::StatusOr<int> version = sqlite::Migrate(**first, sqlite::BuiltinMigrations(),
-                                                *options.clock);
+  absl::StatusOr<int> version =
+      sqlite::Migrate(**first, sqlite::BuiltinMigrations(), *options.clock);
   if (!version.ok()) return AtPath(path, version.status());
   connections.push_back(*std::move(first));
 
@@ -136,8 +148,7 @@ absl::StatusOr<Record> SqliteStore::Create(std::string_view tenant, std::string_
         StrCat("record '", id, "' already exists in collection '", collection, "'"));
   }
   if (!s.ok()) return s;
-  return Record{std::string(tenant), std::string(collection), std::string(id), std::string(body),
-                /*version=*/1, now, now};
+  return MakeRecord(tenant, collection, id, body, /*version=*/1, now, now);
 }
 
 absl::StatusOr<Record> SqliteStore::Get(std::string_view tenant, std::string_view collection,
@@ -151,10 +162,8 @@ absl::StatusOr<Record> SqliteStore::Get(std::string_view tenant, std::string_vie
   absl::StatusOr<bool> row = stmt->Step();
   if (!row.ok()) return row.status();
   if (!*row) return NotFound(collection, id);
-  return Record{std::string(tenant),  std::string(collection),
-                std::string(id),      std::string(stmt->ColumnText(0)),
-                stmt->ColumnInt(1),   stmt->ColumnInt(2),
-                stmt->ColumnInt(3)};
+  return MakeRecord(tenant, collection, id, stmt->ColumnText(0), stmt->ColumnInt(1),
+                    stmt->ColumnInt(2), stmt->ColumnInt(3));
 }
 
 absl::StatusOr<Record> SqliteStore::Update(std::string_view tenant, std::string_view collection,
@@ -199,7 +208,7 @@ absl::StatusOr<Record> SqliteStore::UpdateInTransaction(Connection& conn, std::s
   }
   if (expected_version > 0 && version != expected_version) {
     return absl::AbortedError(StrCat("record '", id, "' is at version ", version,
-                                           ", not the expected ", expected_version));
+                                     ", not the expected ", expected_version));
   }
   const int64_t now = NowMs();
   absl::StatusOr<Statement> update = conn.Prepare(kUpdateSql);
@@ -208,8 +217,7 @@ absl::StatusOr<Record> SqliteStore::UpdateInTransaction(Connection& conn, std::s
   if (absl::Status s = update->BindText(4, body); !s.ok()) return s;
   if (absl::Status s = update->BindInt(5, now); !s.ok()) return s;
   if (absl::Status s = update->Run(); !s.ok()) return s;
-  return Record{std::string(tenant), std::string(collection), std::string(id), std::string(body),
-                version + 1,         created_ms,              now};
+  return MakeRecord(tenant, collection, id, body, version + 1, created_ms, now);
 }
 
 absl::Status SqliteStore::Delete(std::string_view tenant, std::string_view collection,
@@ -247,10 +255,8 @@ absl::StatusOr<RecordPage> SqliteStore::List(std::string_view tenant, std::strin
       page.next_cursor = page.records.back().id;
       break;
     }
-    page.records.push_back(Record{std::string(tenant), std::string(collection),
-                                  std::string(stmt->ColumnText(0)),
-                                  std::string(stmt->ColumnText(1)), stmt->ColumnInt(2),
-                                  stmt->ColumnInt(3), stmt->ColumnInt(4)});
+    page.records.push_back(MakeRecord(tenant, collection, stmt->ColumnText(0), stmt->ColumnText(1),
+                                      stmt->ColumnInt(2), stmt->ColumnInt(3), stmt->ColumnInt(4)));
   }
   return page;
 }

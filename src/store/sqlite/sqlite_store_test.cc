@@ -29,7 +29,9 @@ class RawDb {
     EXPECT_EQ(sqlite3_open(path.c_str(), &db_), SQLITE_OK);
   }
   ~RawDb() { sqlite3_close(db_); }
-  int Exec(const std::string& sql) { return sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr); }
+  int Exec(const std::string& sql) {
+    return sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr);
+  }
   int64_t QueryInt(const std::string& sql) {
     sqlite3_stmt* stmt = nullptr;
     EXPECT_EQ(sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sql;
@@ -51,8 +53,7 @@ TEST(SqliteStoreTest, OpensInWalModeWithFullSyncAndForeignKeys) {
   EXPECT_EQ(*(*store)->PragmaForTest("synchronous"), "2");  // 2 = FULL
   EXPECT_EQ(*(*store)->PragmaForTest("foreign_keys"), "1");
   EXPECT_EQ(*(*store)->PragmaForTest("busy_timeout"), "5000");
-  EXPECT_EQ((*store)->SchemaVersion(),
-            static_cast<int>(sqlite::BuiltinMigrations().size()));
+  EXPECT_EQ((*store)->SchemaVersion(), static_cast<int>(sqlite::BuiltinMigrations().size()));
 }
 
 TEST(SqliteStoreTest, DataAndSchemaPersistAcrossReopen) {
