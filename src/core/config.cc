@@ -309,8 +309,8 @@ std::vector<ConfigKeyDoc> DescribeConfigKeys() {
             doc.type = "integer";
             doc.default_value = std::to_string(kind.ref(defaults));
           } else if constexpr (std::is_same_v<K, StrKey>) {
-            doc.type = kind.allowed.empty() ? "string" : absl::StrJoin(kind.allowed, " | ");
-            doc.default_value = kind.ref(defaults);
+            doc.type = kind.allowed.empty() ? "string" : "one of " + absl::StrJoin(kind.allowed, ", ");
+            doc.default_value = kind.ref(defaults).empty() ? "(empty)" : kind.ref(defaults);
           } else if constexpr (std::is_same_v<K, BoolKey>) {
             doc.type = "bool";
             doc.default_value = kind.ref(defaults) ? "true" : "false";

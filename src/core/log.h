@@ -1,6 +1,8 @@
 // Structured logs: one JSON object per line on stderr, written by a background
 // thread so callers (io threads included) never block on the terminal or disk.
-// When the log queue is full the oldest lines are dropped, never the caller.
+// Lines are batched per thread and written at least every 200 ms (warnings and
+// errors at once). When the writer falls behind, lines are dropped, never the
+// caller blocked; DroppedBuffers() counts the loss.
 //
 //   log::Info("listening", {{"addr", addr}, {"port", port}});
 //
@@ -38,6 +40,8 @@ bool ParseLevel(std::string_view text, Level* out);
 void Init(Level level);
 // Flushes and stops the background writer (at exit).
 void Shutdown();
+// Batches of lines dropped because the writer fell behind.
+uint64_t DroppedBuffers();
 
 bool Enabled(Level level);
 void Write(Level level, std::string_view msg, std::initializer_list<Field> fields = {});

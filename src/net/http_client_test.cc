@@ -5,18 +5,12 @@
 #include <string>
 #include <vector>
 
-#include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "net/http_client_test_server.h"
-#include "net/sse_parser.h"
 
 namespace basalt::net {
 namespace {
@@ -38,37 +32,7 @@ asio::awaitable<bool> Echo(const ServerRequest& req, boost::beast::tcp_stream& s
   co_return true;
 }
 
-class HttpClientTest : public ::testing::Test {
- protected:
-  std::unique_ptr<HttpClient> MakeClient(HttpClientConfig config = {}) {
-    absl::StatusOr<std::unique_ptr<HttpClient>> client =
-        HttpClient::Create(io_.get_executor(), config);
-    EXPECT_TRUE(client.ok()) << client.status();
-    return client.ok() ? *std::move(client) : nullptr;
-  }
-
-  // Runs `task` on the client's io_context until it finishes.
-  template <typename T>
-  T Run(asio::awaitable<T> task) {
-    std::optional<T> result;
-    asio::co_spawn(io_, std::move(task), [&](std::exception_ptr e, T value) {
-      EXPECT_FALSE(e) << "the client must not throw";
-      result.emplace(std::move(value));
-    });
-    io_.restart();
-    io_.run_for(std::chrono::seconds(10));
-    EXPECT_TRUE(result.has_value()) << "task did not finish";
-    return result.has_value() ? std::move(*result) : T{};
-  }
-
-  absl::StatusOr<ClientResponse> Get(HttpClient& client, std::string url) {
-    ClientRequest request;
-    request.url = std::move(url);
-    return Run(client.Send(std::move(request)));
-  }
-
-  asio::io_context io_;
-};
+using HttpClientTest = testing::ClientFixture;
 
 TEST_F(HttpClientTest, GetAndPostRoundTrip) {
   TestServer server(Echo);
@@ -242,10 +206,11 @@ TEST_F(HttpClientTest, StaleReusedConnectionIsRetriedOnce) {
 TEST_F(HttpClientTest, BadUrlAndHeadersAreInvalidArgument) {
   auto client = MakeClient();
   for (const char* url : {"", "not a url", "ftp://example.com/", "http://", "http:///path",
-                          "http://host:99999/", "http://user:pw@example.com/"}) {
+                          "http://host:99999/", "http://host:0/", "http://host:65536/",
+                          "http://user:pw@example.com/", "http://[::1/"}) {
     absl::StatusOr<ClientResponse> r = Get(*client, url);
     EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << url;
-    EXPECT_THAT(r.status().message(), HasSubstr("url")) << url;
+    EXPECT_THAT(std::string(r.status().message()), HasSubstr("url")) << url;
   }
   ClientRequest request;
   request.url = "http://127.0.0.1:1/";
@@ -267,7 +232,7 @@ TEST_F(HttpClientTest, InvalidConfigRejected) {
   config.ca_file = "/nonexistent/ca.pem";
   absl::StatusOr<std::unique_ptr<HttpClient>> client = HttpClient::Create(io_.get_executor(), config);
   EXPECT_EQ(client.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(client.status().message(), HasSubstr("ca_file"));
+  EXPECT_THAT(std::string(client.status().message()), HasSubstr("ca_file"));
 }
 
 TEST_F(HttpClientTest, ConnectRefusedIsUnavailable) {

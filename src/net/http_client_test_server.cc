@@ -222,4 +222,17 @@ std::string WriteTempFile(std::string_view name, const std::string& contents) {
   return path;
 }
 
+std::unique_ptr<HttpClient> ClientFixture::MakeClient(const HttpClientConfig& config) {
+  absl::StatusOr<std::unique_ptr<HttpClient>> client =
+      HttpClient::Create(io_.get_executor(), config);
+  EXPECT_TRUE(client.ok()) << client.status();
+  return client.ok() ? *std::move(client) : nullptr;
+}
+
+absl::StatusOr<ClientResponse> ClientFixture::Get(HttpClient& client, std::string url) {
+  ClientRequest request;
+  request.url = std::move(url);
+  return Run(client.Send(std::move(request)));
+}
+
 }  // namespace basalt::net::testing

@@ -14,12 +14,16 @@
 #include <thread>
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+
+#include "gtest/gtest.h"
+#include "net/http_client.h"
 
 namespace basalt::net::testing {
 
@@ -100,5 +104,29 @@ TestCert MakeSelfSignedCert(const std::string& common_name, const std::string& s
 
 // Writes `contents` to a fresh file under the test temp dir; returns its path.
 std::string WriteTempFile(std::string_view name, const std::string& contents);
+
+// A fixture owning the client's io_context, which tests run on their own thread.
+class ClientFixture : public ::testing::Test {
+ protected:
+  std::unique_ptr<HttpClient> MakeClient(const HttpClientConfig& config = {});
+
+  // Runs `task` on the io_context until it finishes (at most 10 s).
+  template <typename T>
+  T Run(boost::asio::awaitable<T> task) {
+    std::optional<T> result;
+    boost::asio::co_spawn(io_, std::move(task), [&](std::exception_ptr e, T value) {
+      EXPECT_FALSE(e) << "the client must not throw";
+      result.emplace(std::move(value));
+    });
+    io_.restart();
+    io_.run_for(std::chrono::seconds(10));
+    EXPECT_TRUE(result.has_value()) << "task did not finish";
+    return result.has_value() ? std::move(*result) : T{};
+  }
+
+  absl::StatusOr<ClientResponse> Get(HttpClient& client, std::string url);
+
+  boost::asio::io_context io_;
+};
 
 }  // namespace basalt::net::testing

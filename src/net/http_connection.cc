@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <charconv>
 #include <string>
 #include <utility>
 #include <vector>
@@ -142,8 +143,14 @@ absl::StatusOr<Target> ParseTarget(std::string_view url) {
   const uint16_t default_port = target.tls ? 443 : 80;
   target.port = default_port;
   if (u.has_port() && !u.port().empty()) {
-    if (u.port_number() == 0) return BadUrl("invalid port");
-    target.port = u.port_number();
+    // port_number() wraps out-of-range values, so parse the digits here.
+    const std::string_view digits = u.port();
+    uint32_t port = 0;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+    if (ec != std::errc() || end != digits.data() + digits.size() || port == 0 || port > 65535) {
+      return BadUrl("invalid port");
+    }
+    target.port = static_cast<uint16_t>(port);
   }
 
   target.host_header = u.host_type() == urls::host_type::ipv6 ? "[" + target.host + "]"

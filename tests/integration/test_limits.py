@@ -174,7 +174,7 @@ class SlowClients(unittest.TestCase):
         print("\nslow clients: " + ", ".join(
             f"{r.get('how')} {r.get('elapsed', 0):.2f}s{' 408' if r.get('got', b'').startswith(b'HTTP/1.1 408') else ''}"
             for r in results) + f"; other clients: {len(latencies)} requests, max {max(latencies) * 1000:.0f} ms")
-        self.assertLess(max(latencies), 1.0, f"healthz slowed down by slow clients: max {max(latencies):.3f}s")
+        self.assertLess(max(latencies), 2.0, f"healthz slowed down by slow clients: max {max(latencies):.3f}s")
         for i, r in enumerate(results):
             with self.subTest(client=i, prefix=prefixes[i % 3][:20]):
                 self.assertNotIn("error", r)
