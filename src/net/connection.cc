@@ -9,6 +9,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
@@ -190,7 +191,7 @@ asio::awaitable<void> Connection::Run() {
     parser.body_limit(static_cast<uint64_t>(cfg.max_body_bytes));
     stream_.expires_after(std::chrono::milliseconds(cfg.read_timeout_ms));
     const size_t before = buffer_.size();
-    auto [ec, n] = co_await http::async_read(stream_, buffer_, parser, asio::as_tuple(asio::use_awaitable));
+    auto [ec, n] = co_await ReadRequest(parser);
     request_bytes_ = n + before - buffer_.size();
     if (ec) {
       if (ec == http::error::header_limit) {
@@ -218,6 +219,23 @@ asio::awaitable<void> Connection::Run() {
   boost::system::error_code ignored;
   stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
   stream_.socket().close(ignored);
+}
+
+asio::awaitable<std::tuple<boost::system::error_code, size_t>> Connection::ReadRequest(
+    http::request_parser<http::string_body>& parser) {
+  auto [ec, n] = co_await http::async_read_header(stream_, buffer_, parser,
+                                                  asio::as_tuple(asio::use_awaitable));
+  if (ec || parser.is_done()) co_return std::make_tuple(ec, n);
+  // Clients such as curl send `Expect: 100-continue` with larger bodies and wait
+  // for this interim answer before sending the body.
+  if (parser.get()[http::field::expect] == "100-continue") {
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    auto [wec, wn] = co_await asio::async_write(stream_, asio::buffer(kContinue),
+                                                asio::as_tuple(asio::use_awaitable));
+    if (wec) co_return std::make_tuple(wec, n);
+  }
+  auto [bec, bn] = co_await http::async_read(stream_, buffer_, parser, asio::as_tuple(asio::use_awaitable));
+  co_return std::make_tuple(bec, n + bn);
 }
 
 asio::awaitable<void> Connection::RejectAndClose(absl::Status status, Clock::time_point started) {

@@ -18,6 +18,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/parser.hpp>
 
 #include "absl/container/flat_hash_map.h"
 #include "core/config.h"
@@ -100,6 +101,9 @@ class Connection {
   enum class State { kIdle, kReading, kHandling };
   using Clock = std::chrono::steady_clock;
 
+  // Reads one request (answering `Expect: 100-continue`); the error and bytes read.
+  boost::asio::awaitable<std::tuple<boost::system::error_code, size_t>> ReadRequest(
+      boost::beast::http::request_parser<boost::beast::http::string_body>& parser);
   // Handles one request and writes its answer; returns whether to keep going.
   boost::asio::awaitable<bool> Handle(RawRequest& raw, Clock::time_point started);
   boost::asio::awaitable<absl::StatusOr<HttpResponse>> Dispatch(HttpRequest& request,

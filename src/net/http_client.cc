@@ -14,12 +14,12 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/system/system_error.hpp>
-#include <openssl/ssl.h>
 
 #include "absl/strings/ascii.h"
 #include "core/log.h"
 #include "net/http_connection.h"
 #include "net/http_pool.h"
+#include "net/http_tls.h"
 
 #ifndef BASALT_VERSION
 #define BASALT_VERSION "dev"
@@ -143,7 +143,7 @@ std::string_view FindHeader(const HttpHeaders& headers, std::string_view name) {
 struct HttpClient::State {
   asio::any_io_executor executor;
   HttpClientConfig config;
-  std::unique_ptr<asio::ssl::context> tls;
+  std::shared_ptr<asio::ssl::context> tls;  // shared by every client in the process
   std::unordered_map<std::string, std::shared_ptr<HostPool>> pools;
   Clock::time_point last_sweep = Clock::now();
 
@@ -328,32 +328,13 @@ absl::StatusOr<std::unique_ptr<HttpClient>> HttpClient::Create(asio::any_io_exec
     return absl::InvalidArgumentError(
         "http_client: timeouts and max_connections_per_host must be positive");
   }
+  absl::StatusOr<std::shared_ptr<asio::ssl::context>> tls =
+      client_internal::SharedTlsContext(config);
+  if (!tls.ok()) return tls.status();
   auto state = std::make_shared<State>();
   state->executor = std::move(executor);
   state->config = config;
-  try {
-    state->tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
-  } catch (const boost::system::system_error& e) {
-    return absl::InternalError(std::string("http_client: cannot create TLS context: ") + e.what());
-  }
-  SSL_CTX_set_min_proto_version(state->tls->native_handle(), TLS1_2_VERSION);
-  boost::system::error_code ec;
-  if (config.verify_tls) {
-    state->tls->set_verify_mode(asio::ssl::verify_peer, ec);
-    if (!ec) {
-      if (config.ca_file.empty()) {
-        state->tls->set_default_verify_paths(ec);
-      } else {
-        state->tls->load_verify_file(config.ca_file, ec);
-      }
-    }
-    if (ec) {
-      return absl::InvalidArgumentError("http_client.ca_file: cannot load CA certificates from '" +
-                                        config.ca_file + "': " + ec.message());
-    }
-  } else {
-    state->tls->set_verify_mode(asio::ssl::verify_none, ec);
-  }
+  state->tls = *std::move(tls);
   return std::unique_ptr<HttpClient>(new HttpClient(std::move(state)));
 }
 

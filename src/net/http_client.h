@@ -97,10 +97,11 @@ class ClientStream {
 
 class HttpClient {
  public:
-  // Builds the TLS context (TLS 1.2+; with `verify_tls`, peer certificates are
-  // checked against `ca_file` or the system bundle, and the host name against the
-  // certificate). kInvalidArgument when `ca_file` cannot be loaded or a limit is
-  // not positive.
+  // TLS: 1.2 or newer; with `verify_tls`, peer certificates are checked against
+  // `ca_file` or the system bundle, and the URL's host against the certificate
+  // (SNI is sent for names). The TLS context is built once per (verify_tls,
+  // ca_file) and shared by all clients in the process. kInvalidArgument when
+  // `ca_file` cannot be loaded or a limit is not positive.
   static absl::StatusOr<std::unique_ptr<HttpClient>> Create(boost::asio::any_io_executor executor,
                                                             const HttpClientConfig& config);
   ~HttpClient();

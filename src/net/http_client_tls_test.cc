@@ -53,6 +53,7 @@ TEST_F(HttpClientTlsTest, VerificationFailsByDefault) {
   absl::StatusOr<ClientResponse> r = Get(*client, server.Url("/"));
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable) << r.status();
   EXPECT_THAT(std::string(r.status().message()), HasSubstr("certificate verification failed"));
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("self-signed"));
   EXPECT_EQ(server.requests(), 0);
 }
 
@@ -90,6 +91,7 @@ TEST_F(HttpClientTlsTest, HostNameMismatchFails) {
   absl::StatusOr<ClientResponse> r = Get(*client, server.Url("/"));
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable) << r.status();
   EXPECT_THAT(std::string(r.status().message()), HasSubstr("certificate verification failed"));
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("does not match host 127.0.0.1"));
 }
 
 TEST_F(HttpClientTlsTest, VerifyTlsFalseAcceptsAnyCertificate) {

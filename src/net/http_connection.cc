@@ -244,9 +244,11 @@ absl::Status ErrorStatus(const boost::system::error_code& ec, std::string_view w
       std::string detail;
       if (conn != nullptr && conn->tls() != nullptr) {
         const long result = SSL_get_verify_result(conn->tls()->native_handle());
-        // host_name_verification rejects a name mismatch without an X509 error.
-        detail = result == X509_V_OK ? "certificate does not match host " + target.host
-                                     : X509_verify_cert_error_string(result);
+        // host_name_verification rejects a name mismatch without naming an X509
+        // error, which OpenSSL then reports as "unspecified".
+        detail = result == X509_V_OK || result == X509_V_ERR_UNSPECIFIED
+                     ? "certificate does not match host " + target.host
+                     : X509_verify_cert_error_string(result);
       }
       return absl::UnavailableError(where + ": certificate verification failed" +
                                     (detail.empty() ? "" : ": " + detail));

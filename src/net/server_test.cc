@@ -36,6 +36,9 @@ class ServerTest : public ::testing::Test {
     router_.Add("POST", "/fail", [](HttpRequest&) -> asio::awaitable<absl::StatusOr<HttpResponse>> {
       co_return absl::ResourceExhaustedError("slow down");
     });
+    router_.Add("POST", "/size", [](HttpRequest& r) -> asio::awaitable<absl::StatusOr<HttpResponse>> {
+      co_return HttpResponse::Text(200, "size=" + std::to_string(r.body().size()));
+    });
     RouteOptions aws;
     aws.error_style = ErrorStyle::kAws;
     router_.Add("POST", "/aws", [](HttpRequest&) -> asio::awaitable<absl::StatusOr<HttpResponse>> {
@@ -184,6 +187,14 @@ TEST_F(ServerTest, ShutdownLetsInFlightRequestFinish) {
   EXPECT_THAT(out, HasSubstr("200 OK"));
   EXPECT_THAT(out, HasSubstr("Connection: close"));
   EXPECT_THAT(out, HasSubstr("done"));
+}
+
+TEST_F(ServerTest, AnswersExpectContinueBeforeTheBody) {
+  Start();
+  auto out = Exchange("POST /size HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n"
+                      "Connection: close\r\n\r\nhello");
+  EXPECT_THAT(out, HasSubstr("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK"));
+  EXPECT_THAT(out, HasSubstr("size=5"));
 }
 
 TEST_F(ServerTest, MetricsCountRequests) {

@@ -133,7 +133,7 @@ class BasaltServer:
             if self.wait_healthy:
                 self.wait_for_health()
         except BaseException:
-            self.stop()
+            self.close()
             raise
         return self
 
@@ -543,6 +543,17 @@ def wait_until(predicate, timeout: float, interval: float = 0.05, what: str = "c
             raise AssertionError(f"timed out after {timeout}s waiting for {what}"
                                  + (f" (last error: {last_exc!r})" if last_exc else ""))
         time.sleep(interval)
+
+
+def metric_value(srv: "BasaltServer", name: str, **labels) -> "float | None":
+    """Scrapes /metrics and returns the first sample of `name` whose labels include `labels`."""
+    status, _, body = srv.request("GET", "/metrics", timeout=5)
+    if status != 200:
+        raise AssertionError(f"/metrics answered {status}")
+    for lbls, value in parse_metrics(body.decode()).get(name, []):
+        if all(lbls.get(k) == v for k, v in labels.items()):
+            return value
+    return None
 
 
 def parse_metrics(text: str) -> "dict[str, list[tuple[dict[str, str], float]]]":

@@ -4,9 +4,10 @@ import json
 import os
 import subprocess
 import tempfile
+import time
 import unittest
 
-from basalt_proc import BasaltServer, basalt_bin, child_env, error_envelope
+from basalt_proc import BasaltServer, basalt_bin, child_env, error_envelope, wait_until
 
 KEY1 = "test-key-0123456789abcdef"
 KEY2 = "second_key_ABCDEFGHIJKLMNOP"
@@ -92,6 +93,9 @@ class ApiKeys(unittest.TestCase):
     def test_key_not_logged(self):
         self.echo({"Authorization": f"Bearer {KEY1}"})
         self.echo({"Authorization": f"Bearer {KEY2}x"})
+        marker = f"after-keys-{time.time_ns()}"
+        self.srv.request("GET", "/healthz", headers={"X-Request-Id": marker})
+        wait_until(lambda: marker in self.srv.stderr_text(), 5, what="the logs to be flushed")
         self.assertNotIn(KEY1, self.srv.stderr_text())
         self.assertNotIn(KEY2, self.srv.stderr_text())
 

@@ -6,8 +6,8 @@ import threading
 import time
 import unittest
 
-from basalt_proc import (BasaltServer, ConnectionClosed, RawConn, error_envelope, exchange, request_bytes,
-                         wait_until)
+from basalt_proc import (BasaltServer, ConnectionClosed, RawConn, error_envelope, exchange, metric_value,
+                         request_bytes, wait_until)
 
 
 class BodyAndHeaderLimits(unittest.TestCase):
@@ -203,6 +203,43 @@ class SlowClients(unittest.TestCase):
             self.assertTrue(closed, "idle connection never closed")
             self.assertGreater(elapsed, self.IDLE_TIMEOUT * 0.5)
             self.assertLess(elapsed, self.IDLE_TIMEOUT + 4)
+
+
+class SlowReader(unittest.TestCase):
+    def test_client_that_stops_reading_is_dropped(self):
+        # A client asks for an 8 MiB answer and never reads it: after server.write_timeout_ms
+        # the server gives up on it instead of holding the connection (and its buffer) forever.
+        with BasaltServer(sets={"server.write_timeout_ms": 500, "server.idle_timeout_ms": 60000}) as srv:
+            def others_open():
+                return metric_value(srv, "basalt_http_open_connections") - 1  # minus the scrape itself
+            wait_until(lambda: others_open() == 0, 10, what="no open connections at the start")
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.settimeout(30)
+            sock.connect(("127.0.0.1", srv.port))
+            try:
+                body = json.dumps({"s": "r" * (8 << 20)}).encode()
+                sock.sendall(request_bytes("POST", "/v1/echo", body))
+                wait_until(lambda: others_open() >= 1, 5, interval=0.02, what="the connection to be open")
+                started = time.monotonic()
+                wait_until(lambda: others_open() == 0, 10, interval=0.05,
+                           what="the non-reading client to be dropped")
+                elapsed = time.monotonic() - started
+                self.assertLess(elapsed, 8)
+                self.assertEqual(srv.request("GET", "/healthz")[0], 200)
+                # What is left to read is a truncated answer, then EOF or reset.
+                got = b""
+                try:
+                    while True:
+                        chunk = sock.recv(1 << 20)
+                        if not chunk:
+                            break
+                        got += chunk
+                except ConnectionResetError:
+                    pass
+                self.assertLess(len(got), len(body), "the whole answer arrived: the client was not dropped")
+            finally:
+                sock.close()
 
 
 class MaxConnections(unittest.TestCase):
