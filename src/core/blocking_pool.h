@@ -43,8 +43,11 @@ class BlockingPool {
       pending_.fetch_sub(1, std::memory_order_acq_rel);
       co_return R(absl::ResourceExhaustedError("blocking pool is full; retry later"));
     }
-    co_return co_await boost::asio::async_initiate<decltype(boost::asio::use_awaitable), void(R)>(
-        [this, fn = std::move(fn)](auto handler) mutable {
+    // The initiation is a named local on purpose: g++ 12 miscompiles a lambda
+    // temporary with owning captures inside a co_await expression (it is copied
+    // bitwise and destroyed twice). Callers should likewise not write
+    // `co_await pool.Run([s = std::string(...)] {...})`; name the lambda first.
+    auto initiation = [this, fn = std::move(fn)](auto handler) mutable {
           auto resume_on = boost::asio::get_associated_executor(handler);
           boost::asio::post(pool_, [this, fn = std::move(fn), handler = std::move(handler),
                                     resume_on]() mutable {
@@ -55,8 +58,9 @@ class BlockingPool {
               std::move(handler)(std::move(result));
             });
           });
-        },
-        boost::asio::use_awaitable);
+        };
+    co_return co_await boost::asio::async_initiate<decltype(boost::asio::use_awaitable), void(R)>(
+        std::move(initiation), boost::asio::use_awaitable);
   }
 
   // Work queued or running right now (for the gauge and for tests).

@@ -33,6 +33,20 @@ TEST(BlockingPool, RunsOffTheIoThreadAndResumesOnIt) {
   EXPECT_EQ(pool.Pending(), 0u);
 }
 
+TEST(BlockingPool, OwningCapturesSurviveTheHop) {
+  BlockingPool pool(1, 4);
+  asio::io_context ioc;
+  absl::StatusOr<std::string> result;
+  asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
+    std::string text(100, 'x');  // heap-allocated: a double free would show under ASan
+    auto work = [text = std::move(text)]() -> absl::StatusOr<std::string> { return text + "!"; };
+    result = co_await pool.Run(std::move(work));
+  }, asio::detached);
+  ioc.run();
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->size(), 101u);
+}
+
 TEST(BlockingPool, RefusesBeyondCapacity) {
   BlockingPool pool(1, 2);
   asio::io_context ioc;
