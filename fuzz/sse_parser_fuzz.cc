@@ -37,9 +37,10 @@ Outcome FeedSplit(std::string_view stream, size_t max, uint32_t seed) {
     // A small linear congruential generator keeps the splits reproducible.
     seed = seed * 1664525u + 1013904223u;
     const size_t len = std::min<size_t>(stream.size() - pos, (seed >> 24) % 9);
-    out.ok = parser.Feed(stream.substr(pos, len), [&](SseEvent&& e) {
-      out.events.push_back(std::move(e));
-    }).ok();
+    out.ok = parser
+                 .Feed(stream.substr(pos, len),
+                       [&](SseEvent&& e) { out.events.push_back(std::move(e)); })
+                 .ok();
     pos += len;
   }
   return out;

@@ -1,19 +1,18 @@
 #include "net/http_client.h"
 
-#include <optional>
-#include <unordered_map>
-#include <utility>
-
 #include <boost/asio/ssl/context.hpp>
-#include <boost/none.hpp>
-#include <boost/optional/optional.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/none.hpp>
+#include <boost/optional/optional.hpp>
 #include <boost/system/system_error.hpp>
+#include <optional>
+#include <unordered_map>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "core/log.h"
@@ -72,7 +71,8 @@ struct Prepared {
   Target target;
   http::request<http::string_body> message;
   Clock::time_point deadline;
-  bool head = false;  // a HEAD response has no body whatever its headers say
+  bool head = false;       // a HEAD response has no body whatever its headers say
+  bool keep_alive = true;  // false if the caller sent "Connection: close"
 };
 
 absl::StatusOr<Prepared> Prepare(const HttpClientConfig& config, ClientRequest request) {
@@ -107,6 +107,7 @@ absl::StatusOr<Prepared> Prepare(const HttpClientConfig& config, ClientRequest r
   }
   m.body() = std::move(request.body);
   m.prepare_payload();
+  p.keep_alive = m.keep_alive();
   return p;
 }
 
@@ -177,8 +178,7 @@ struct HttpClient::State {
     std::shared_ptr<HostPool> pool = PoolFor(p.target);
     for (int attempt = 0;; ++attempt) {
       if (Clock::now() >= p.deadline) {
-        co_return absl::DeadlineExceededError("request to " + p.target.Authority() +
-                                              " timed out");
+        co_return absl::DeadlineExceededError("request to " + p.target.Authority() + " timed out");
       }
       if (!lease.valid()) {
         absl::StatusOr<Lease> acquired = co_await pool->Acquire(p.deadline);
@@ -195,24 +195,34 @@ struct HttpClient::State {
       }
       Connection& conn = *lease.conn();
       conn.tcp().expires_at(p.deadline);
-      parser.emplace();
-      parser->header_limit(static_cast<std::uint32_t>(kMaxResponseHeaderBytes));
-      parser->body_limit(body_limit);
-      if (p.head) parser->skip(true);
+      auto new_parser = [&] {
+        parser.emplace();
+        parser->header_limit(static_cast<std::uint32_t>(kMaxResponseHeaderBytes));
+        parser->body_limit(body_limit);
+        if (p.head) parser->skip(true);
+      };
+      new_parser();
 
       auto [ec, unused_bytes] = co_await conn.Visit(
           [&](auto& stream) { return http::async_write(stream, p.message, kAsTuple); });
       const char* phase = "send request to";
-      if (!ec) {
+      bool got_some = false;
+      while (!ec) {
         phase = "read response from";
         std::tie(ec, unused_bytes) = co_await conn.Visit([&](auto& stream) {
           return http::async_read_header(stream, conn.buffer(), *parser, kAsTuple);
         });
+        got_some = got_some || parser->got_some();
+        // Interim 1xx responses (103 Early Hints, an unasked-for 100 Continue) are
+        // skipped; the final response follows on the same connection.
+        const unsigned status = parser->get().result_int();
+        if (ec || status < 100 || status >= 200 || status == 101) break;
+        new_parser();
       }
       if (!ec) co_return absl::OkStatus();
 
-      const bool stale = conn.reused() && !parser->got_some() &&
-                         ec != beast::error::timeout && ec != asio::error::operation_aborted;
+      const bool stale = conn.reused() && !got_some && ec != beast::error::timeout &&
+                         ec != asio::error::operation_aborted;
       absl::Status status = ErrorStatus(ec, phase, p.target, &conn);
       lease.Discard();
       if (!stale || attempt > 0) co_return status;
@@ -232,9 +242,8 @@ struct HttpClient::State {
 
     Connection& conn = *lease.conn();
     if (!parser->is_done()) {
-      auto [ec, unused_bytes] = co_await conn.Visit([&](auto& stream) {
-        return http::async_read(stream, conn.buffer(), *parser, kAsTuple);
-      });
+      auto [ec, unused_bytes] = co_await conn.Visit(
+          [&](auto& stream) { return http::async_read(stream, conn.buffer(), *parser, kAsTuple); });
       if (ec) co_return ErrorStatus(ec, "read response from", p->target, &conn);
     }
     const bool keep_alive = parser->keep_alive();
@@ -243,7 +252,7 @@ struct HttpClient::State {
     response.status = static_cast<int>(message.result_int());
     response.headers = CopyHeaders(message.base());
     response.body = std::move(message.body());
-    if (keep_alive) lease.Return();
+    if (keep_alive && p->keep_alive && response.status != 101) lease.Return();
     co_return response;
   }
 };
@@ -258,13 +267,14 @@ struct ClientStream::State {
   std::optional<http::response_parser<http::buffer_body>> parser;
   HttpHeaders headers;
   int status = 0;
+  bool reusable = true;  // the request allowed keep-alive and did not switch protocols
   bool done = false;
   absl::Status error;  // sticky
 
   // At the end of the body: the connection goes back to the pool if it can.
   void Finish() {
     done = true;
-    if (parser->keep_alive()) {
+    if (reusable && parser->keep_alive()) {
       lease.Return();
     } else {
       lease = Lease();
@@ -364,6 +374,7 @@ asio::awaitable<absl::StatusOr<std::unique_ptr<ClientStream>>> HttpClient::Open(
       co_return s;
     }
     stream->status = static_cast<int>(stream->parser->get().result_int());
+    stream->reusable = p->keep_alive && stream->status != 101;
     stream->headers = CopyHeaders(stream->parser->get().base());
     if (stream->parser->is_done()) stream->Finish();
     co_return std::make_unique<ClientStream>(std::move(stream));

@@ -17,9 +17,18 @@
 //   kResourceExhausted the response head or (for Send) body exceeds its limit
 //   kCancelled         the awaiting coroutine was cancelled (asio per-operation
 //                      cancellation, e.g. `||` with a timer); the connection is closed
-// A non-2xx HTTP status is NOT an error: it is returned in the response.
+// A non-2xx HTTP status is NOT an error: it is returned in the response. Redirects
+// are not followed; interim 1xx responses are skipped.
+//
+// Connections: one keep-alive pool per origin (scheme, host, port) of at most
+// max_connections_per_host; callers beyond it wait in FIFO order until their
+// deadline. Idle connections are dropped after idle_timeout_ms. A request on a
+// reused connection that fails before any response byte arrives (the server closed
+// it while idle) is retried once on a new connection, whatever its method.
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -27,9 +36,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -113,8 +119,7 @@ class HttpClient {
 
   // Sends `request` and returns once the response head has arrived; the body is read
   // with ClientStream::Next().
-  boost::asio::awaitable<absl::StatusOr<std::unique_ptr<ClientStream>>> Open(
-      ClientRequest request);
+  boost::asio::awaitable<absl::StatusOr<std::unique_ptr<ClientStream>>> Open(ClientRequest request);
 
   // Idle pooled connections across all origins (for tests and metrics).
   size_t IdleConnectionsForTest() const;

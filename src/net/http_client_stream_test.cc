@@ -1,17 +1,16 @@
 // HttpClient: streamed bodies (Open/Next) and cancellation.
 #include <atomic>
-#include <chrono>
-#include <optional>
-#include <string>
-#include <variant>
-#include <vector>
-
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "net/http_client.h"
@@ -23,15 +22,15 @@ namespace {
 
 namespace asio = boost::asio;
 using namespace boost::asio::experimental::awaitable_operators;
-using testing::Respond;
-using testing::ServerRequest;
-using testing::TestServer;
-using testing::WriteRaw;
+using client_testing::Respond;
+using client_testing::ServerRequest;
+using client_testing::TestServer;
+using client_testing::WriteRaw;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 using Stream = boost::beast::tcp_stream;
 
-using HttpClientStreamTest = testing::ClientFixture;
+using HttpClientStreamTest = client_testing::ClientFixture;
 
 std::string Chunk(std::string_view data) {
   char size[16];
@@ -43,8 +42,8 @@ constexpr std::string_view kChunkedHead =
     "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n";
 
 // Reads a stream to its end; returns the body and how it ended.
-asio::awaitable<std::pair<std::string, absl::Status>> ReadAll(ClientStream& stream,
-                                                               std::vector<size_t>* sizes = nullptr) {
+asio::awaitable<std::pair<std::string, absl::Status>> ReadAll(
+    ClientStream& stream, std::vector<size_t>* sizes = nullptr) {
   std::string body;
   while (true) {
     absl::StatusOr<std::string> chunk = co_await stream.Next();
@@ -68,7 +67,7 @@ TEST_F(HttpClientStreamTest, ChunkedSseStreamFedToParser) {
     for (std::string_view part : {"event: delta\r\ndata: {\"n\":1}\r\n\r\nda", "ta: line1\ndata: l",
                                   "ine2\n\n: keep-alive\n\ndata: [DONE]\r", "\n\r\n"}) {
       co_await WriteRaw(s, Chunk(part));
-      co_await testing::Sleep(milliseconds(5));
+      co_await client_testing::Sleep(milliseconds(5));
     }
     co_await WriteRaw(s, "0\r\n\r\n");
     co_return true;
@@ -146,7 +145,8 @@ TEST_F(HttpClientStreamTest, DestroyingStreamEarlyClosesConnection) {
   TestServer* server_ptr = nullptr;
   TestServer server([&server_ptr](const ServerRequest&, Stream& s, int) -> asio::awaitable<bool> {
     co_await WriteRaw(s, std::string(kChunkedHead) + Chunk("data: first\n\n"));
-    if (co_await testing::AwaitClientClose(s, milliseconds(3000))) server_ptr->NoteClientClosed();
+    if (co_await client_testing::AwaitClientClose(s, milliseconds(3000)))
+      server_ptr->NoteClientClosed();
     co_return false;
   });
   server_ptr = &server;
@@ -185,7 +185,7 @@ class HangingServer {
             co_return true;
           }
           co_await WriteRaw(s, std::string(kChunkedHead) + Chunk("data: first\n\n"));
-          if (co_await testing::AwaitClientClose(s, milliseconds(3000))) {
+          if (co_await client_testing::AwaitClientClose(s, milliseconds(3000))) {
             server_.NoteClientClosed();
           }
           co_return false;
@@ -228,8 +228,8 @@ TEST_F(HttpClientStreamTest, AwaitableOrTimerCancelsSend) {
   const auto start = Clock::now();
   const size_t winner = Run([&]() -> asio::awaitable<size_t> {
     asio::steady_timer timer(co_await asio::this_coro::executor, milliseconds(50));
-    std::variant<absl::StatusOr<ClientResponse>, std::monostate> r =
-        co_await (client->Send(RequestTo(hanging.server())) || timer.async_wait(asio::use_awaitable));
+    std::variant<absl::StatusOr<ClientResponse>, std::monostate> r = co_await (
+        client->Send(RequestTo(hanging.server())) || timer.async_wait(asio::use_awaitable));
     co_return r.index();
   }());
   EXPECT_EQ(winner, 1u);
@@ -259,7 +259,7 @@ TEST_F(HttpClientStreamTest, CancelledNextClosesStream) {
 
 TEST_F(HttpClientStreamTest, CancelWhileWaitingForPoolSlot) {
   TestServer server([](const ServerRequest&, Stream& s, int) -> asio::awaitable<bool> {
-    co_await testing::Sleep(milliseconds(200));
+    co_await client_testing::Sleep(milliseconds(200));
     co_await Respond(s, 200, "ok");
     co_return true;
   });
@@ -271,10 +271,9 @@ TEST_F(HttpClientStreamTest, CancelWhileWaitingForPoolSlot) {
   asio::co_spawn(io_, client->Send(RequestTo(server)),
                  [&](std::exception_ptr, absl::StatusOr<ClientResponse> r) { first = r; });
   asio::co_spawn(io_, client->Send(RequestTo(server)),
-                 asio::bind_cancellation_slot(signal.slot(),
-                                              [&](std::exception_ptr, absl::StatusOr<ClientResponse> r) {
-                                                second = r;
-                                              }));
+                 asio::bind_cancellation_slot(
+                     signal.slot(),
+                     [&](std::exception_ptr, absl::StatusOr<ClientResponse> r) { second = r; }));
   asio::steady_timer timer(io_, milliseconds(30));
   timer.async_wait([&](auto) { signal.emit(asio::cancellation_type::terminal); });
   io_.run_for(std::chrono::seconds(5));

@@ -1,12 +1,11 @@
 #include "net/http_client.h"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -16,23 +15,23 @@ namespace basalt::net {
 namespace {
 
 namespace asio = boost::asio;
+using client_testing::Respond;
+using client_testing::ServerRequest;
+using client_testing::TestServer;
 using ::testing::HasSubstr;
-using testing::Respond;
-using testing::ServerRequest;
-using testing::TestServer;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 // A request answered with "<method> <target> <body>" and the x-echo header.
 asio::awaitable<bool> Echo(const ServerRequest& req, boost::beast::tcp_stream& stream, int) {
-  co_await Respond(stream, 200,
-                   std::string(req.method_string()) + " " + std::string(req.target()) + " " +
-                       req.body(),
-                   "X-Echo: " + std::string(req["x-test"]) + "\r\nContent-Type: text/plain\r\n");
+  co_await Respond(
+      stream, 200,
+      std::string(req.method_string()) + " " + std::string(req.target()) + " " + req.body(),
+      "X-Echo: " + std::string(req["x-test"]) + "\r\nContent-Type: text/plain\r\n");
   co_return true;
 }
 
-using HttpClientTest = testing::ClientFixture;
+using HttpClientTest = client_testing::ClientFixture;
 
 TEST_F(HttpClientTest, GetAndPostRoundTrip) {
   TestServer server(Echo);
@@ -58,10 +57,11 @@ TEST_F(HttpClientTest, GetAndPostRoundTrip) {
 }
 
 TEST_F(HttpClientTest, NonSuccessStatusIsAResponseNotAnError) {
-  TestServer server([](const ServerRequest&, boost::beast::tcp_stream& s, int) -> asio::awaitable<bool> {
-    co_await Respond(s, 503, "busy");
-    co_return true;
-  });
+  TestServer server(
+      [](const ServerRequest&, boost::beast::tcp_stream& s, int) -> asio::awaitable<bool> {
+        co_await Respond(s, 503, "busy");
+        co_return true;
+      });
   auto client = MakeClient();
   absl::StatusOr<ClientResponse> r = Get(*client, server.Url());
   ASSERT_TRUE(r.ok());
@@ -82,10 +82,11 @@ TEST_F(HttpClientTest, KeepAliveReusesOneConnection) {
 }
 
 TEST_F(HttpClientTest, ConnectionCloseIsNotReused) {
-  TestServer server([](const ServerRequest&, boost::beast::tcp_stream& s, int) -> asio::awaitable<bool> {
-    co_await Respond(s, 200, "bye", "Connection: close\r\n");
-    co_return false;
-  });
+  TestServer server(
+      [](const ServerRequest&, boost::beast::tcp_stream& s, int) -> asio::awaitable<bool> {
+        co_await Respond(s, 200, "bye", "Connection: close\r\n");
+        co_return false;
+      });
   auto client = MakeClient();
   ASSERT_TRUE(Get(*client, server.Url()).ok());
   ASSERT_TRUE(Get(*client, server.Url()).ok());
@@ -93,11 +94,42 @@ TEST_F(HttpClientTest, ConnectionCloseIsNotReused) {
   EXPECT_EQ(client->IdleConnectionsForTest(), 0u);
 }
 
+TEST_F(HttpClientTest, CallerConnectionCloseIsNotReused) {
+  TestServer server(Echo);
+  auto client = MakeClient();
+  for (int i = 0; i < 2; ++i) {
+    ClientRequest request;
+    request.url = server.Url();
+    request.headers = {{"Connection", "close"}};
+    ASSERT_TRUE(Run(client->Send(std::move(request))).ok());
+  }
+  EXPECT_EQ(server.accepted(), 2);
+}
+
+TEST_F(HttpClientTest, InterimResponsesAreSkipped) {
+  TestServer server(
+      [](const ServerRequest&, boost::beast::tcp_stream& s, int) -> asio::awaitable<bool> {
+        co_await client_testing::WriteRaw(s,
+                                          "HTTP/1.1 103 Early Hints\r\nLink: </style.css>\r\n\r\n"
+                                          "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfinal");
+        co_return true;
+      });
+  auto client = MakeClient();
+  for (int i = 0; i < 2; ++i) {
+    absl::StatusOr<ClientResponse> r = Get(*client, server.Url());
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, "final");
+  }
+  EXPECT_EQ(server.accepted(), 1);
+}
+
 TEST_F(HttpClientTest, HeadResponseHasNoBodyAndKeepsConnection) {
-  TestServer server([](const ServerRequest&, boost::beast::tcp_stream& s, int) -> asio::awaitable<bool> {
-    co_await testing::WriteRaw(s, "HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n");
-    co_return true;
-  });
+  TestServer server(
+      [](const ServerRequest&, boost::beast::tcp_stream& s, int) -> asio::awaitable<bool> {
+        co_await client_testing::WriteRaw(s, "HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n");
+        co_return true;
+      });
   auto client = MakeClient();
   for (int i = 0; i < 2; ++i) {
     ClientRequest request;
@@ -121,11 +153,12 @@ TEST_F(HttpClientTest, ResolvesHostNames) {
 }
 
 TEST_F(HttpClientTest, PoolLimitQueuesExtraRequests) {
-  TestServer server([](const ServerRequest&, boost::beast::tcp_stream& s, int) -> asio::awaitable<bool> {
-    co_await testing::Sleep(milliseconds(60));
-    co_await Respond(s, 200, "slow");
-    co_return true;
-  });
+  TestServer server(
+      [](const ServerRequest&, boost::beast::tcp_stream& s, int) -> asio::awaitable<bool> {
+        co_await client_testing::Sleep(milliseconds(60));
+        co_await Respond(s, 200, "slow");
+        co_return true;
+      });
   HttpClientConfig config;
   config.max_connections_per_host = 2;
   auto client = MakeClient(config);
@@ -144,11 +177,12 @@ TEST_F(HttpClientTest, PoolLimitQueuesExtraRequests) {
 }
 
 TEST_F(HttpClientTest, PoolWaitBoundedByDeadline) {
-  TestServer server([](const ServerRequest&, boost::beast::tcp_stream& s, int) -> asio::awaitable<bool> {
-    co_await testing::Sleep(milliseconds(400));
-    co_await Respond(s, 200, "slow");
-    co_return true;
-  });
+  TestServer server(
+      [](const ServerRequest&, boost::beast::tcp_stream& s, int) -> asio::awaitable<bool> {
+        co_await client_testing::Sleep(milliseconds(400));
+        co_await Respond(s, 200, "slow");
+        co_return true;
+      });
   HttpClientConfig config;
   config.max_connections_per_host = 1;
   auto client = MakeClient(config);
@@ -188,11 +222,12 @@ TEST_F(HttpClientTest, IdleConnectionsExpire) {
 TEST_F(HttpClientTest, StaleReusedConnectionIsRetriedOnce) {
   // The server drops every connection at its second request without answering, as
   // a server closing an idle keep-alive connection at the wrong moment would.
-  TestServer server([](const ServerRequest&, boost::beast::tcp_stream& s, int index) -> asio::awaitable<bool> {
-    if (index > 0) co_return false;
-    co_await Respond(s, 200, "fresh");
-    co_return true;
-  });
+  TestServer server(
+      [](const ServerRequest&, boost::beast::tcp_stream& s, int index) -> asio::awaitable<bool> {
+        if (index > 0) co_return false;
+        co_await Respond(s, 200, "fresh");
+        co_return true;
+      });
   auto client = MakeClient();
   for (int i = 0; i < 2; ++i) {
     absl::StatusOr<ClientResponse> r = Get(*client, server.Url());
@@ -205,9 +240,9 @@ TEST_F(HttpClientTest, StaleReusedConnectionIsRetriedOnce) {
 
 TEST_F(HttpClientTest, BadUrlAndHeadersAreInvalidArgument) {
   auto client = MakeClient();
-  for (const char* url : {"", "not a url", "ftp://example.com/", "http://", "http:///path",
-                          "http://host:99999/", "http://host:0/", "http://host:65536/",
-                          "http://user:pw@example.com/", "http://[::1/"}) {
+  for (const char* url :
+       {"", "not a url", "ftp://example.com/", "http://", "http:///path", "http://host:99999/",
+        "http://host:0/", "http://host:65536/", "http://user:pw@example.com/", "http://[::1/"}) {
     absl::StatusOr<ClientResponse> r = Get(*client, url);
     EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << url;
     EXPECT_THAT(std::string(r.status().message()), HasSubstr("url")) << url;
@@ -230,7 +265,8 @@ TEST_F(HttpClientTest, InvalidConfigRejected) {
             absl::StatusCode::kInvalidArgument);
   config = {};
   config.ca_file = "/nonexistent/ca.pem";
-  absl::StatusOr<std::unique_ptr<HttpClient>> client = HttpClient::Create(io_.get_executor(), config);
+  absl::StatusOr<std::unique_ptr<HttpClient>> client =
+      HttpClient::Create(io_.get_executor(), config);
   EXPECT_EQ(client.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(client.status().message()), HasSubstr("ca_file"));
 }
@@ -247,22 +283,26 @@ TEST_F(HttpClientTest, ConnectRefusedIsUnavailable) {
 }
 
 TEST_F(HttpClientTest, ResponseBodyOverLimitIsResourceExhausted) {
-  TestServer server([](const ServerRequest&, boost::beast::tcp_stream& s, int) -> asio::awaitable<bool> {
-    co_await testing::WriteRaw(s, "HTTP/1.1 200 OK\r\nContent-Length: " +
-                                      std::to_string(kMaxResponseBodyBytes + 1) + "\r\n\r\nxx");
-    co_return false;
-  });
+  TestServer server(
+      [](const ServerRequest&, boost::beast::tcp_stream& s, int) -> asio::awaitable<bool> {
+        co_await client_testing::WriteRaw(
+            s, "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(kMaxResponseBodyBytes + 1) +
+                   "\r\n\r\nxx");
+        co_return false;
+      });
   auto client = MakeClient();
   EXPECT_EQ(Get(*client, server.Url()).status().code(), absl::StatusCode::kResourceExhausted);
 }
 
 TEST_F(HttpClientTest, ResetMidBodyIsUnavailable) {
-  TestServer server([](const ServerRequest&, boost::beast::tcp_stream& s, int) -> asio::awaitable<bool> {
-    co_await testing::WriteRaw(s, "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\npartial");
-    co_await testing::Sleep(milliseconds(20));
-    testing::Reset(s);
-    co_return false;
-  });
+  TestServer server(
+      [](const ServerRequest&, boost::beast::tcp_stream& s, int) -> asio::awaitable<bool> {
+        co_await client_testing::WriteRaw(
+            s, "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\npartial");
+        co_await client_testing::Sleep(milliseconds(20));
+        client_testing::Reset(s);
+        co_return false;
+      });
   auto client = MakeClient();
   absl::StatusOr<ClientResponse> r = Get(*client, server.Url());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable) << r.status();
@@ -285,11 +325,12 @@ TEST_F(HttpClientTest, ResetMidBodyIsUnavailable) {
 }
 
 TEST_F(HttpClientTest, SlowServerHitsRequestDeadline) {
-  TestServer server([](const ServerRequest&, boost::beast::tcp_stream& s, int) -> asio::awaitable<bool> {
-    co_await testing::Sleep(milliseconds(3000));
-    co_await Respond(s, 200, "late");
-    co_return true;
-  });
+  TestServer server(
+      [](const ServerRequest&, boost::beast::tcp_stream& s, int) -> asio::awaitable<bool> {
+        co_await client_testing::Sleep(milliseconds(3000));
+        co_await Respond(s, 200, "late");
+        co_return true;
+      });
   auto client = MakeClient();
   ClientRequest request;
   request.url = server.Url();
@@ -302,10 +343,11 @@ TEST_F(HttpClientTest, SlowServerHitsRequestDeadline) {
 }
 
 TEST_F(HttpClientTest, SlowServerHitsConfiguredTotalTimeout) {
-  TestServer server([](const ServerRequest&, boost::beast::tcp_stream& s, int) -> asio::awaitable<bool> {
-    co_await testing::Sleep(milliseconds(3000));
-    co_return false;
-  });
+  TestServer server(
+      [](const ServerRequest&, boost::beast::tcp_stream& s, int) -> asio::awaitable<bool> {
+        co_await client_testing::Sleep(milliseconds(3000));
+        co_return false;
+      });
   HttpClientConfig config;
   config.total_timeout_ms = 100;
   auto client = MakeClient(config);

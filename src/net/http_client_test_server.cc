@@ -1,9 +1,10 @@
 #include "net/http_client_test_server.h"
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <unistd.h>
-
-#include <fstream>
-#include <utility>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
@@ -19,14 +20,12 @@
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
+#include <fstream>
+#include <utility>
 
 #include "gtest/gtest.h"
 
-namespace basalt::net::testing {
+namespace basalt::net::client_testing {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -48,8 +47,8 @@ TestServer::TestServer(const std::string& cert_pem, const std::string& key_pem)
 
 void TestServer::Start() {
   io_ = std::make_unique<asio::io_context>(1);
-  acceptor_ = std::make_unique<tcp::acceptor>(
-      *io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  acceptor_ =
+      std::make_unique<tcp::acceptor>(*io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
   port_ = acceptor_->local_endpoint().port();
   asio::co_spawn(*io_, Accept(), asio::detached);
   thread_ = std::thread([this] { io_->run(); });
@@ -83,7 +82,8 @@ asio::awaitable<void> TestServer::Accept() {
     if (ec) co_return;
     ++accepted_;
     const int open = ++open_;
-    for (int seen = max_open_.load(); open > seen && !max_open_.compare_exchange_weak(seen, open);) {
+    for (int seen = max_open_.load();
+         open > seen && !max_open_.compare_exchange_weak(seen, open);) {
     }
     if (tls_) {
       asio::co_spawn(acceptor_->get_executor(), ServeTls(std::move(socket)), asio::detached);
@@ -147,8 +147,7 @@ asio::awaitable<void> Respond(beast::tcp_stream& stream, int status, std::string
                               std::string extra) {
   std::string head = "HTTP/1.1 " + std::to_string(status) + " " +
                      std::string(http::obsolete_reason(http::int_to_status(status))) +
-                     "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" + extra +
-                     "\r\n";
+                     "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" + extra + "\r\n";
   co_await WriteRaw(stream, head + body);
 }
 
@@ -189,9 +188,9 @@ TestCert MakeSelfSignedCert(const std::string& common_name, const std::string& s
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
-  for (const auto& [nid, value] : {std::pair<int, std::string>{NID_subject_alt_name,
-                                                               subject_alt_name},
-                                   {NID_basic_constraints, "critical,CA:TRUE"}}) {
+  for (const auto& [nid, value] :
+       {std::pair<int, std::string>{NID_subject_alt_name, subject_alt_name},
+        {NID_basic_constraints, "critical,CA:TRUE"}}) {
     X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
     X509_add_ext(cert, ext, -1);
     X509_EXTENSION_free(ext);
@@ -235,4 +234,4 @@ absl::StatusOr<ClientResponse> ClientFixture::Get(HttpClient& client, std::strin
   return Run(client.Send(std::move(request)));
 }
 
-}  // namespace basalt::net::testing
+}  // namespace basalt::net::client_testing

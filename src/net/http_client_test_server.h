@@ -4,6 +4,14 @@
 #pragma once
 
 #include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -13,19 +21,10 @@
 #include <string_view>
 #include <thread>
 
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/context.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/http/string_body.hpp>
-
 #include "gtest/gtest.h"
 #include "net/http_client.h"
 
-namespace basalt::net::testing {
+namespace basalt::net::client_testing {
 
 using ServerRequest = boost::beast::http::request<boost::beast::http::string_body>;
 
@@ -49,9 +48,9 @@ class TestServer {
   // "http://127.0.0.1:<port><path>" (https for a TLS server).
   std::string Url(std::string_view path = "/") const;
 
-  int accepted() const { return accepted_.load(); }        // connections accepted
-  int max_open() const { return max_open_.load(); }        // most open at once
-  int requests() const { return requests_.load(); }        // requests read
+  int accepted() const { return accepted_.load(); }            // connections accepted
+  int max_open() const { return max_open_.load(); }            // most open at once
+  int requests() const { return requests_.load(); }            // requests read
   int client_closed() const { return client_closed_.load(); }  // client closed first
   // Handlers report a connection the client closed while they were busy.
   void NoteClientClosed() { ++client_closed_; }
@@ -84,8 +83,8 @@ class TestServer {
 boost::asio::awaitable<void> Sleep(std::chrono::milliseconds duration);
 // Writes a complete response with Content-Length; `extra` is raw header lines
 // ("Name: value\r\n" each).
-boost::asio::awaitable<void> Respond(boost::beast::tcp_stream& stream, int status,
-                                     std::string body, std::string extra = {});
+boost::asio::awaitable<void> Respond(boost::beast::tcp_stream& stream, int status, std::string body,
+                                     std::string extra = {});
 // Writes raw bytes.
 boost::asio::awaitable<void> WriteRaw(boost::beast::tcp_stream& stream, std::string bytes);
 // Waits until the client closes the connection (or `limit` passes); true if it did.
@@ -129,4 +128,4 @@ class ClientFixture : public ::testing::Test {
   boost::asio::io_context io_;
 };
 
-}  // namespace basalt::net::testing
+}  // namespace basalt::net::client_testing

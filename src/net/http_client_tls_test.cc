@@ -1,8 +1,7 @@
 // HttpClient over TLS against a loopback server with a certificate made at runtime.
+#include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <string>
-
-#include <boost/asio/ip/tcp.hpp>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -13,21 +12,22 @@ namespace basalt::net {
 namespace {
 
 namespace asio = boost::asio;
-using ::testing::HasSubstr;
-using testing::TestServer;
+using client_testing::TestServer;
 using std::chrono::milliseconds;
+using ::testing::HasSubstr;
 
-class HttpClientTlsTest : public testing::ClientFixture {
+class HttpClientTlsTest : public client_testing::ClientFixture {
  protected:
   static void SetUpTestSuite() {
     // Valid for 127.0.0.1 and localhost; another one for a name we never dial.
-    cert_ = new testing::TestCert(
-        testing::MakeSelfSignedCert("basalt-test", "IP:127.0.0.1,DNS:localhost"));
-    ca_file_ = new std::string(testing::WriteTempFile("basalt_test_ca.pem", cert_->cert_pem));
-    other_ = new testing::TestCert(
-        testing::MakeSelfSignedCert("basalt-other", "DNS:other.example"));
+    cert_ = new client_testing::TestCert(
+        client_testing::MakeSelfSignedCert("basalt-test", "IP:127.0.0.1,DNS:localhost"));
+    ca_file_ =
+        new std::string(client_testing::WriteTempFile("basalt_test_ca.pem", cert_->cert_pem));
+    other_ = new client_testing::TestCert(
+        client_testing::MakeSelfSignedCert("basalt-other", "DNS:other.example"));
     other_ca_file_ =
-        new std::string(testing::WriteTempFile("basalt_other_ca.pem", other_->cert_pem));
+        new std::string(client_testing::WriteTempFile("basalt_other_ca.pem", other_->cert_pem));
   }
   static void TearDownTestSuite() {
     delete cert_;
@@ -36,15 +36,15 @@ class HttpClientTlsTest : public testing::ClientFixture {
     delete other_ca_file_;
   }
 
-  static testing::TestCert* cert_;
+  static client_testing::TestCert* cert_;
   static std::string* ca_file_;
-  static testing::TestCert* other_;
+  static client_testing::TestCert* other_;
   static std::string* other_ca_file_;
 };
 
-testing::TestCert* HttpClientTlsTest::cert_ = nullptr;
+client_testing::TestCert* HttpClientTlsTest::cert_ = nullptr;
 std::string* HttpClientTlsTest::ca_file_ = nullptr;
-testing::TestCert* HttpClientTlsTest::other_ = nullptr;
+client_testing::TestCert* HttpClientTlsTest::other_ = nullptr;
 std::string* HttpClientTlsTest::other_ca_file_ = nullptr;
 
 TEST_F(HttpClientTlsTest, VerificationFailsByDefault) {

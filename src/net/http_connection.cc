@@ -1,12 +1,8 @@
 #include "net/http_connection.h"
 
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <sys/socket.h>
-
-#include <cerrno>
-#include <charconv>
-#include <string>
-#include <utility>
-#include <vector>
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -18,8 +14,11 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
+#include <cerrno>
+#include <charconv>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 
@@ -89,15 +88,16 @@ asio::awaitable<absl::StatusOr<std::vector<tcp::endpoint>>> Resolve(const Target
     co_return std::move(pending->endpoints);
   }
   pending->resolver.cancel();
-  if (!wait_ec) co_return absl::DeadlineExceededError("resolve " + target.Authority() + " timed out");
+  if (!wait_ec)
+    co_return absl::DeadlineExceededError("resolve " + target.Authority() + " timed out");
   co_return absl::CancelledError("resolve " + target.Authority() + " cancelled");
 }
 
 }  // namespace
 
 Clock::time_point AddMillis(Clock::time_point now, int64_t ms) {
-  const auto room = std::chrono::duration_cast<std::chrono::milliseconds>(
-      Clock::time_point::max() - now);
+  const auto room =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::time_point::max() - now);
   if (ms >= room.count()) return Clock::time_point::max();
   return now + std::chrono::milliseconds(ms);
 }
@@ -153,8 +153,8 @@ absl::StatusOr<Target> ParseTarget(std::string_view url) {
     target.port = static_cast<uint16_t>(port);
   }
 
-  target.host_header = u.host_type() == urls::host_type::ipv6 ? "[" + target.host + "]"
-                                                               : target.host;
+  target.host_header =
+      u.host_type() == urls::host_type::ipv6 ? "[" + target.host + "]" : target.host;
   if (target.port != default_port) target.host_header += ":" + std::to_string(target.port);
 
   target.request_target = std::string(u.encoded_path());

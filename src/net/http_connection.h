@@ -5,13 +5,6 @@
 // Thread-safety: none; everything here runs on the client's one executor.
 #pragma once
 
-#include <chrono>
-#include <cstdint>
-#include <memory>
-#include <string>
-#include <string_view>
-#include <variant>
-
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -21,6 +14,12 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/system/error_code.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <variant>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -39,7 +38,7 @@ Clock::time_point AddMillis(Clock::time_point now, int64_t ms);
 // Where a request goes, parsed from its URL.
 struct Target {
   bool tls = false;
-  std::string host;            // lower-case name or IP literal, no brackets
+  std::string host;  // lower-case name or IP literal, no brackets
   uint16_t port = 0;
   std::string host_header;     // value of the Host header
   std::string request_target;  // origin-form: path and query, at least "/"

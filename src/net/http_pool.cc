@@ -1,8 +1,7 @@
 #include "net/http_pool.h"
 
-#include <utility>
-
 #include <boost/asio/steady_timer.hpp>
+#include <utility>
 
 #include "absl/status/status.h"
 
@@ -41,7 +40,7 @@ void Lease::Release(bool reusable) {
 struct HostPool::Waiter {
   explicit Waiter(const asio::any_io_executor& ex) : timer(ex) {}
   asio::steady_timer timer;
-  bool granted = false;             // Release() handed this waiter a slot
+  bool granted = false;              // Release() handed this waiter a slot
   std::unique_ptr<Connection> conn;  // and maybe an idle connection with it
 };
 
@@ -128,8 +127,7 @@ asio::awaitable<absl::StatusOr<Lease>> HostPool::Acquire(Clock::time_point deadl
   }
   if (!ec) {
     co_return absl::DeadlineExceededError("timed out waiting for a connection to " + origin_ +
-                                          " (all " + std::to_string(max_connections_) +
-                                          " in use)");
+                                          " (all " + std::to_string(max_connections_) + " in use)");
   }
   co_return absl::CancelledError("waiting for a connection to " + origin_ + " cancelled");
 }

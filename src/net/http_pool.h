@@ -9,15 +9,14 @@
 // Thread-safety: none; a pool lives on its client's one executor.
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>
 #include <deque>
 #include <list>
 #include <memory>
 #include <string>
-
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
 
 #include "absl/status/statusor.h"
 #include "net/http_connection.h"
@@ -82,9 +81,9 @@ class HostPool : public std::enable_shared_from_this<HostPool> {
   std::string origin_;
   int64_t max_connections_;
   std::chrono::milliseconds idle_timeout_;
-  int64_t leased_ = 0;                             // slots held by leases
-  std::deque<std::unique_ptr<Connection>> idle_;   // oldest first
-  std::list<Waiter*> waiters_;                     // FIFO; each lives in an Acquire frame
+  int64_t leased_ = 0;                            // slots held by leases
+  std::deque<std::unique_ptr<Connection>> idle_;  // oldest first
+  std::list<Waiter*> waiters_;                    // FIFO; each lives in an Acquire frame
 };
 
 }  // namespace basalt::net::client_internal

@@ -1,11 +1,12 @@
 #include "net/http_tls.h"
 
+#include <openssl/ssl.h>
+#include <sys/stat.h>
+
+#include <boost/system/system_error.hpp>
 #include <map>
 #include <string>
 #include <utility>
-
-#include <boost/system/system_error.hpp>
-#include <openssl/ssl.h>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -50,25 +51,32 @@ absl::StatusOr<std::shared_ptr<asio::ssl::context>> BuildTlsContext(
 
 absl::StatusOr<std::shared_ptr<asio::ssl::context>> SharedTlsContext(
     const HttpClientConfig& config) {
+  const std::string key = config.verify_tls ? "verify:" + config.ca_file : "no-verify";
+  // The CA file's size and mtime: a replaced file is loaded afresh.
+  std::string version;
+  if (config.verify_tls && !config.ca_file.empty()) {
+    struct stat st {};
+    if (::stat(config.ca_file.c_str(), &st) != 0) return BuildTlsContext(config);  // the error
+    version = std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
+              std::to_string(st.st_mtim.tv_nsec);
+  }
+  struct Entry {
+    std::string version;
+    std::shared_ptr<asio::ssl::context> context;
+  };
   struct Cache {
     absl::Mutex mu;
-    std::map<std::pair<bool, std::string>, std::shared_ptr<asio::ssl::context>> contexts
-        ABSL_GUARDED_BY(mu);
+    std::map<std::string, Entry> entries ABSL_GUARDED_BY(mu);
   };
   static Cache* const cache = new Cache;  // never destroyed: used until exit
-  const std::pair<bool, std::string> key(config.verify_tls,
-                                         config.verify_tls ? config.ca_file : std::string());
   absl::MutexLock lock(&cache->mu);
-  std::shared_ptr<asio::ssl::context>& slot = cache->contexts[key];
-  if (!slot) {
+  Entry& entry = cache->entries[key];
+  if (entry.context == nullptr || entry.version != version) {
     absl::StatusOr<std::shared_ptr<asio::ssl::context>> built = BuildTlsContext(config);
-    if (!built.ok()) {
-      cache->contexts.erase(key);
-      return built.status();
-    }
-    slot = *std::move(built);
+    if (!built.ok()) return built.status();
+    entry = Entry{version, *std::move(built)};  // clients of the old one keep it alive
   }
-  return slot;
+  return entry.context;
 }
 
 }  // namespace basalt::net::client_internal

@@ -59,14 +59,14 @@ class SseParser {
   absl::Status CheckEventSize() const;
 
   size_t max_event_bytes_;
-  absl::Status status_;      // sticky: the first error
-  std::string partial_;      // bytes of a line not yet terminated
-  bool skip_lf_ = false;     // the previous Feed ended with CR: a leading LF ends no line
-  bool first_line_ = true;   // the BOM check applies to the stream's first line only
-  bool has_data_ = false;    // at least one `data:` field since the last dispatch
-  std::string data_;         // data lines joined with '\n'
-  std::string event_;        // event type buffer
-  std::string last_id_;      // last event ID buffer
+  absl::Status status_;     // sticky: the first error
+  std::string partial_;     // bytes of a line not yet terminated
+  bool skip_lf_ = false;    // the previous Feed ended with CR: a leading LF ends no line
+  bool first_line_ = true;  // the BOM check applies to the stream's first line only
+  bool has_data_ = false;   // at least one `data:` field since the last dispatch
+  std::string data_;        // data lines joined with '\n'
+  std::string event_;       // event type buffer
+  std::string last_id_;     // last event ID buffer
   std::optional<int64_t> retry_ms_;
 };
 

@@ -131,7 +131,10 @@ TEST(SseParserTest, RetryWithoutEventIsKeptForNextEvent) {
 }
 
 TEST(SseParserTest, LeadingBomSkippedOnlyAtStreamStart) {
-  Parsed p = ParseChunks({"\xEF\xBB", "\xBF" "data: a\n\n\xEF\xBB\xBF" "data: b\n\n"});
+  Parsed p = ParseChunks({"\xEF\xBB",
+                          "\xBF"
+                          "data: a\n\n\xEF\xBB\xBF"
+                          "data: b\n\n"});
   ASSERT_EQ(p.events.size(), 1u);  // the second BOM makes an unknown field name
   EXPECT_EQ(p.events[0].data, "a");
 }
@@ -162,7 +165,8 @@ TEST(SseParserTest, ByteByByteEqualsWhole) {
 }
 
 TEST(SseParserTest, EverySplitPointEqualsWhole) {
-  const std::string text = "event: a\r\ndata: 1\r\n\r\nid: 9\rdata: 2\rdata: 3\r\r:c\n\ndata: 4\n\n";
+  const std::string text =
+      "event: a\r\ndata: 1\r\n\r\nid: 9\rdata: 2\rdata: 3\r\r:c\n\ndata: 4\n\n";
   Parsed whole = ParseWhole(text);
   ASSERT_EQ(whole.events.size(), 3u);
   for (size_t i = 0; i <= text.size(); ++i) {
@@ -230,8 +234,8 @@ TEST(SseFormatTest, NewlinesInEventAndIdCannotInjectFields) {
 }
 
 TEST(SseFormatTest, RoundTripsThroughParser) {
-  const std::vector<std::string> payloads = {"", "x", " leading space", "a\nb", "a\r\nb\rc",
-                                             "\n", "trailing\n", "{\"k\": \"v\"}"};
+  const std::vector<std::string> payloads = {"",          "x",  " leading space", "a\nb",
+                                             "a\r\nb\rc", "\n", "trailing\n",     "{\"k\": \"v\"}"};
   for (const std::string& data : payloads) {
     Parsed p = ParseWhole(FormatSseEvent("evt", data, "id-1"));
     ASSERT_EQ(p.events.size(), 1u) << data;
