@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/strings.h"
+#include "app/auth.h"
 #include "app/system_routes.h"
 #include "core/blocking_pool.h"
 #include "core/log.h"
@@ -136,7 +137,9 @@ int RunServe(const ConfigSources& sources) {
   registry.OnCollect([&] { pool_gauge.With({}).Set(static_cast<double>(blocking.Pending())); });
   registry.Gauge("basalt_build_info", "Build information", {"version"}).With({BASALT_VERSION}).Set(1);
 
-  net::Server server(config.server, router, registry, config.api_keys);
+  std::unique_ptr<net::Authenticator> authenticator;
+  if (config.AuthConfigured()) authenticator = std::make_unique<StaticAuthenticator>(config.api_keys);
+  net::Server server(config.server, router, registry, authenticator.get());
   server_ptr = &server;
   if (absl::Status s = server.Listen(); !s.ok()) {
     std::cerr << "basalt: " << s.message() << "\n";
@@ -151,6 +154,9 @@ int RunServe(const ConfigSources& sources) {
     SignalWatcher signals(server);
     server.Run();
   }
+  // Pool work may still resume coroutines on the server's io_contexts: finish it
+  // before the server (declared later) is destroyed.
+  blocking.Join();
   log::Info("stopped");
   log::Shutdown();
   return 0;

@@ -63,6 +63,10 @@ class BlockingPool {
         std::move(initiation), boost::asio::use_awaitable);
   }
 
+  // Waits for queued and running work to finish. Call before destroying the
+  // io_contexts that awaiting coroutines would resume on. Idempotent.
+  void Join() { pool_.join(); }
+
   // Work queued or running right now (for the gauge and for tests).
   size_t Pending() const { return pending_.load(std::memory_order_relaxed); }
   size_t Capacity() const { return max_pending_; }

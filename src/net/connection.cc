@@ -1,6 +1,5 @@
 #include "net/connection.h"
 
-#include <openssl/crypto.h>
 #include <sys/socket.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -13,6 +12,7 @@
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <cctype>
 #include <cerrno>
 #include <ctime>
 
@@ -77,6 +77,26 @@ HttpResponse ErrorResponse(const absl::Status& status, ErrorStyle style,
   return r;
 }
 
+// A request may use Transfer-Encoding only as HTTP/1.1, only with `chunked` as
+// its last coding, and never together with Content-Length.
+bool TransferEncodingAcceptable(const RawRequest& request) {
+  auto it = request.find(http::field::transfer_encoding);
+  if (it == request.end()) return true;
+  if (request.version() < 11) return false;
+  if (request.find(http::field::content_length) != request.end()) return false;
+  std::string_view value = it->value();
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+  const auto comma = value.rfind(',');
+  std::string_view last = comma == std::string_view::npos ? value : value.substr(comma + 1);
+  while (!last.empty() && (last.front() == ' ' || last.front() == '\t')) last.remove_prefix(1);
+  if (last.size() != 7) return false;
+  for (size_t i = 0; i < 7; ++i) {
+    if (std::tolower(static_cast<unsigned char>(last[i])) != "chunked"[i]) return false;
+  }
+  // Exactly one Transfer-Encoding field: several could be joined differently by a proxy.
+  return request.count(http::field::transfer_encoding) == 1;
+}
+
 constexpr std::string_view kUnmatchedRoute = "unmatched";
 
 // The route label: the pattern (bounded cardinality), never the raw path.
@@ -110,12 +130,12 @@ ServerMetrics::ServerMetrics(metrics::Registry& r)
       response_bytes(bytes_out.With({})) {}
 
 Worker::Worker(const ServerConfig& config, const Router& router, ServerMetrics& metrics,
-               const std::vector<std::string>& api_keys, std::atomic<int64_t>& open_connections)
+               const Authenticator* authenticator, std::atomic<int64_t>& open_connections)
     : guard_(asio::make_work_guard(ioc_)),
       config_(config),
       router_(router),
       metrics_(metrics),
-      api_keys_(api_keys),
+      authenticator_(authenticator),
       open_connections_(open_connections) {}
 
 void Worker::Start(tcp::socket socket) {
@@ -225,7 +245,14 @@ asio::awaitable<std::tuple<boost::system::error_code, size_t>> Connection::ReadR
     http::request_parser<http::string_body>& parser) {
   auto [ec, n] = co_await http::async_read_header(stream_, buffer_, parser,
                                                   asio::as_tuple(asio::use_awaitable));
-  if (ec || parser.is_done()) co_return std::make_tuple(ec, n);
+  if (ec) co_return std::make_tuple(ec, n);
+  // Beast reads a request whose Transfer-Encoding does not end in `chunked` as
+  // having no body, which would let the body be run as a second request
+  // (smuggling). RFC 9112 section 6.3 says: answer 400 and close.
+  if (!TransferEncodingAcceptable(parser.get())) {
+    co_return std::make_tuple(boost::system::error_code(http::error::bad_transfer_encoding), n);
+  }
+  if (parser.is_done()) co_return std::make_tuple(ec, n);
   // Clients such as curl send `Expect: 100-continue` with larger bodies and wait
   // for this interim answer before sending the body.
   if (parser.get()[http::field::expect] == "100-continue") {
@@ -268,32 +295,6 @@ asio::awaitable<void> Connection::RejectAndClose(absl::Status status, Clock::tim
   }
 }
 
-absl::Status Connection::Authenticate(HttpRequest& request) const {
-  const auto& keys = worker_.api_keys();
-  if (keys.empty()) return absl::OkStatus();  // dev mode: loopback only (enforced at start-up)
-  std::string_view presented = request.Header("x-api-key");
-  if (presented.empty()) {
-    std::string_view auth = request.Header("authorization");
-    constexpr std::string_view kBearer = "Bearer ";
-    if (auth.size() > kBearer.size() && auth.substr(0, kBearer.size()) == kBearer) {
-      presented = auth.substr(kBearer.size());
-    }
-  }
-  if (presented.empty()) {
-    return absl::UnauthenticatedError(
-        "missing API key: send `Authorization: Bearer KEY` or `x-api-key: KEY`");
-  }
-  for (const std::string& key : keys) {
-    if (key.size() == presented.size() &&
-        CRYPTO_memcmp(key.data(), presented.data(), key.size()) == 0) {
-      request.ctx.tenant = "default";
-      request.ctx.principal = StrCat("api_key:", key.substr(0, 6));
-      return absl::OkStatus();
-    }
-  }
-  return absl::UnauthenticatedError("invalid API key");
-}
-
 asio::awaitable<void> Connection::WatchDisconnect() {
   for (;;) {
     auto [ec] = co_await stream_.socket().async_wait(tcp::socket::wait_read,
@@ -325,8 +326,8 @@ asio::awaitable<absl::StatusOr<HttpResponse>> Connection::Dispatch(HttpRequest& 
     }
     co_return absl::NotFoundError(StrCat("no route for ", request.path));
   }
-  if (!match.route->options.public_route) {
-    absl::Status auth = Authenticate(request);
+  if (!match.route->options.public_route && worker_.authenticator() != nullptr) {
+    absl::Status auth = worker_.authenticator()->Authenticate(request, match.route->options.auth);
     if (!auth.ok()) co_return auth;
   }
   request.params = match.params;

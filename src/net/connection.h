@@ -49,7 +49,7 @@ struct ServerMetrics {
 class Worker {
  public:
   Worker(const ServerConfig& config, const Router& router, ServerMetrics& metrics,
-         const std::vector<std::string>& api_keys, std::atomic<int64_t>& open_connections);
+         const Authenticator* authenticator, std::atomic<int64_t>& open_connections);
 
   // Adopts an accepted socket (called on this worker's thread).
   void Start(boost::asio::ip::tcp::socket socket);
@@ -63,7 +63,8 @@ class Worker {
   const ServerConfig& config() const { return config_; }
   const Router& router() const { return router_; }
   ServerMetrics& metrics() { return metrics_; }
-  const std::vector<std::string>& api_keys() const { return api_keys_; }
+  // Null in dev mode (loopback, no auth configured): every request is the dev tenant.
+  const Authenticator* authenticator() const { return authenticator_; }
   bool draining() const { return draining_; }
 
   // The request counter and latency histogram for one (route, method, status),
@@ -81,7 +82,7 @@ class Worker {
   const ServerConfig& config_;
   const Router& router_;
   ServerMetrics& metrics_;
-  const std::vector<std::string>& api_keys_;
+  const Authenticator* authenticator_;
   std::atomic<int64_t>& open_connections_;
   std::unordered_set<Connection*> connections_;
   bool draining_ = false;
@@ -115,7 +116,6 @@ class Connection {
                                           bool keep_alive, std::string_view request_id);
   boost::asio::awaitable<bool> WriteStream(const RawRequest& raw, HttpResponse& response,
                                            bool keep_alive, std::string_view request_id);
-  absl::Status Authenticate(HttpRequest& request) const;
   void Record(int verb, std::string_view target, std::string_view route, int status,
               std::string_view request_id, Clock::time_point started);
 

@@ -59,15 +59,23 @@ class Reader {
 size_t ValueBytes(const EventHeaderValue& v) {
   switch (v.type()) {
     case EventHeaderType::kBoolTrue:
-    case EventHeaderType::kBoolFalse: return 0;
-    case EventHeaderType::kByte: return 1;
-    case EventHeaderType::kInt16: return 2;
-    case EventHeaderType::kInt32: return 4;
+    case EventHeaderType::kBoolFalse:
+      return 0;
+    case EventHeaderType::kByte:
+      return 1;
+    case EventHeaderType::kInt16:
+      return 2;
+    case EventHeaderType::kInt32:
+      return 4;
     case EventHeaderType::kInt64:
-    case EventHeaderType::kTimestamp: return 8;
-    case EventHeaderType::kByteArray: return 2 + std::get<EventByteArray>(v.value).bytes.size();
-    case EventHeaderType::kString: return 2 + std::get<std::string>(v.value).size();
-    case EventHeaderType::kUuid: return 16;
+    case EventHeaderType::kTimestamp:
+      return 8;
+    case EventHeaderType::kByteArray:
+      return 2 + std::get<EventByteArray>(v.value).bytes.size();
+    case EventHeaderType::kString:
+      return 2 + std::get<std::string>(v.value).size();
+    case EventHeaderType::kUuid:
+      return 16;
   }
   return 0;
 }
@@ -76,8 +84,11 @@ void AppendValue(std::string& out, const EventHeaderValue& v) {
   out.push_back(static_cast<char>(v.type()));
   switch (v.type()) {
     case EventHeaderType::kBoolTrue:
-    case EventHeaderType::kBoolFalse: break;
-    case EventHeaderType::kByte: out.push_back(static_cast<char>(std::get<int8_t>(v.value))); break;
+    case EventHeaderType::kBoolFalse:
+      break;
+    case EventHeaderType::kByte:
+      out.push_back(static_cast<char>(std::get<int8_t>(v.value)));
+      break;
     case EventHeaderType::kInt16:
       AppendBigEndian(out, static_cast<uint16_t>(std::get<int16_t>(v.value)), 2);
       break;
@@ -113,13 +124,13 @@ absl::StatusOr<size_t> FrameBytes(const EventMessage& message) {
   size_t total = kEventStreamMinMessageBytes;
   for (const auto& [name, value] : message.headers) {
     if (name.size() > kMaxHeaderNameBytes) {
-      return absl::InvalidArgumentError(StrCat("event stream: header name of ", name.size(),
-                                               " bytes exceeds 255"));
+      return absl::InvalidArgumentError(
+          StrCat("event stream: header name of ", name.size(), " bytes exceeds 255"));
     }
     const size_t value_bytes = ValueBytes(value);
     if (value_bytes > 2 + kMaxHeaderValueBytes) {
-      return absl::InvalidArgumentError(StrCat("event stream: value of header \"",
-                                               Printable(name), "\" exceeds 65535 bytes"));
+      return absl::InvalidArgumentError(
+          StrCat("event stream: value of header \"", Printable(name), "\" exceeds 65535 bytes"));
     }
     total += 1 + name.size() + 1 + value_bytes;
   }
@@ -131,14 +142,15 @@ absl::StatusOr<size_t> FrameBytes(const EventMessage& message) {
 
 absl::StatusOr<EventHeaderValue> DecodeValue(Reader& r, uint8_t type, std::string_view name) {
   auto missing = [&] {
-    return absl::InvalidArgumentError(StrCat("event stream: value of header \"",
-                                             Printable(name),
+    return absl::InvalidArgumentError(StrCat("event stream: value of header \"", Printable(name),
                                              "\" runs past the end of the headers block"));
   };
   std::optional<std::string_view> bytes;
   switch (static_cast<EventHeaderType>(type)) {
-    case EventHeaderType::kBoolTrue: return EventHeaderValue{true};
-    case EventHeaderType::kBoolFalse: return EventHeaderValue{false};
+    case EventHeaderType::kBoolTrue:
+      return EventHeaderValue{true};
+    case EventHeaderType::kBoolFalse:
+      return EventHeaderValue{false};
     case EventHeaderType::kByte:
       if (!(bytes = r.Take(1))) return missing();
       return EventHeaderValue{static_cast<int8_t>(ReadBigEndian(*bytes))};
@@ -170,8 +182,8 @@ absl::StatusOr<EventHeaderValue> DecodeValue(Reader& r, uint8_t type, std::strin
       return EventHeaderValue{uuid};
     }
   }
-  return absl::InvalidArgumentError(StrCat("event stream: header \"", Printable(name),
-                                           "\" has unknown value type ", int{type}));
+  return absl::InvalidArgumentError(
+      StrCat("event stream: header \"", Printable(name), "\" has unknown value type ", int{type}));
 }
 
 absl::StatusOr<std::vector<std::pair<std::string, EventHeaderValue>>> DecodeHeaders(
@@ -188,8 +200,8 @@ absl::StatusOr<std::vector<std::pair<std::string, EventHeaderValue>>> DecodeHead
     }
     std::optional<std::string_view> type = r.Take(1);
     if (!type) {
-      return absl::InvalidArgumentError(StrCat("event stream: header \"", Printable(*name),
-                                               "\" has no value type"));
+      return absl::InvalidArgumentError(
+          StrCat("event stream: header \"", Printable(*name), "\" has no value type"));
     }
     absl::StatusOr<EventHeaderValue> value =
         DecodeValue(r, static_cast<uint8_t>((*type)[0]), *name);
@@ -216,8 +228,8 @@ absl::StatusOr<Prelude> ParsePrelude(std::string_view bytes, size_t max_message_
   }
   const Prelude p{ReadBigEndian(bytes.substr(0, 4)), ReadBigEndian(bytes.substr(4, 4))};
   if (p.total < kEventStreamMinMessageBytes) {
-    return absl::InvalidArgumentError(StrCat("event stream: message length ", p.total,
-                                             " is below the 16-byte minimum"));
+    return absl::InvalidArgumentError(
+        StrCat("event stream: message length ", p.total, " is below the 16-byte minimum"));
   }
   if (p.total > max_message_bytes) {
     return absl::InvalidArgumentError(StrCat("event stream: message length ", p.total,
@@ -226,8 +238,7 @@ absl::StatusOr<Prelude> ParsePrelude(std::string_view bytes, size_t max_message_
   }
   if (p.headers > p.total - kEventStreamMinMessageBytes) {
     return absl::InvalidArgumentError(StrCat("event stream: headers length ", p.headers,
-                                             " does not fit in a message of ", p.total,
-                                             " bytes"));
+                                             " does not fit in a message of ", p.total, " bytes"));
   }
   return p;
 }
@@ -245,8 +256,8 @@ absl::StatusOr<EventMessage> DecodeFrame(std::string_view frame, const Prelude& 
   auto headers = DecodeHeaders(frame.substr(kPreludeBytes, p.headers));
   if (!headers.ok()) return headers.status();
   message.headers = *std::move(headers);
-  message.payload = std::string(frame.substr(
-      kPreludeBytes + p.headers, p.total - kEventStreamMinMessageBytes - p.headers));
+  message.payload = std::string(
+      frame.substr(kPreludeBytes + p.headers, p.total - kEventStreamMinMessageBytes - p.headers));
   return message;
 }
 
@@ -324,8 +335,8 @@ absl::StatusOr<EventMessage> DecodeEventMessage(std::string_view frame) {
   absl::StatusOr<Prelude> p = ParsePrelude(frame, kMaxFrameBytes);
   if (!p.ok()) return p.status();
   if (p->total != frame.size()) {
-    return absl::InvalidArgumentError(StrCat("event stream: frame of ", frame.size(),
-                                             " bytes declares a length of ", p->total));
+    return absl::InvalidArgumentError(
+        StrCat("event stream: frame of ", frame.size(), " bytes declares a length of ", p->total));
   }
   return DecodeFrame(frame, *p);
 }

@@ -70,8 +70,8 @@ struct EventUuid {
 // initialisation, e.g. `EventHeaderValue{std::string("application/json")}` or
 // `EventHeaderValue{int32_t{7}}`.
 struct EventHeaderValue {
-  std::variant<bool, int8_t, int16_t, int32_t, int64_t, EventByteArray, std::string,
-               EventTimestamp, EventUuid>
+  std::variant<bool, int8_t, int16_t, int32_t, int64_t, EventByteArray, std::string, EventTimestamp,
+               EventUuid>
       value;
 
   EventHeaderType type() const;
@@ -132,8 +132,7 @@ class EventStreamDecoder {
   //                     header running past its block, or an unknown header type.
   // After an error the decoder stays failed: later calls return the same status and
   // the buffered bytes are released. `on_message` must not call Feed on this decoder.
-  absl::Status Feed(std::string_view bytes,
-                    const std::function<void(EventMessage&&)>& on_message);
+  absl::Status Feed(std::string_view bytes, const std::function<void(EventMessage&&)>& on_message);
 
   // True while bytes of an incomplete message are buffered; at the end of a stream
   // this means the stream was truncated.

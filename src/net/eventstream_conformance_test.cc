@@ -63,15 +63,22 @@ EventHeaderValue ExpectedValue(const nlohmann::json& h) {
   const nlohmann::json& v = h.at("value");
   switch (static_cast<EventHeaderType>(type)) {
     case EventHeaderType::kBoolTrue:
-    case EventHeaderType::kBoolFalse: return EventHeaderValue{v.get<bool>()};
-    case EventHeaderType::kByte: return EventHeaderValue{static_cast<int8_t>(v.get<int>())};
-    case EventHeaderType::kInt16: return EventHeaderValue{static_cast<int16_t>(v.get<int>())};
-    case EventHeaderType::kInt32: return EventHeaderValue{v.get<int32_t>()};
-    case EventHeaderType::kInt64: return EventHeaderValue{v.get<int64_t>()};
+    case EventHeaderType::kBoolFalse:
+      return EventHeaderValue{v.get<bool>()};
+    case EventHeaderType::kByte:
+      return EventHeaderValue{static_cast<int8_t>(v.get<int>())};
+    case EventHeaderType::kInt16:
+      return EventHeaderValue{static_cast<int16_t>(v.get<int>())};
+    case EventHeaderType::kInt32:
+      return EventHeaderValue{v.get<int32_t>()};
+    case EventHeaderType::kInt64:
+      return EventHeaderValue{v.get<int64_t>()};
     case EventHeaderType::kByteArray:
       return EventHeaderValue{EventByteArray{Base64Decode(v.get<std::string>())}};
-    case EventHeaderType::kString: return EventHeaderValue{Base64Decode(v.get<std::string>())};
-    case EventHeaderType::kTimestamp: return EventHeaderValue{EventTimestamp{v.get<int64_t>()}};
+    case EventHeaderType::kString:
+      return EventHeaderValue{Base64Decode(v.get<std::string>())};
+    case EventHeaderType::kTimestamp:
+      return EventHeaderValue{EventTimestamp{v.get<int64_t>()}};
     case EventHeaderType::kUuid: {
       const std::string bytes = Base64Decode(v.get<std::string>());
       EventUuid uuid;
@@ -138,8 +145,7 @@ TEST(EventStreamConformanceTest, PositiveVectorsDecodeAndReencode) {
     EventMessage expected;
     for (const nlohmann::json& h : want.at("headers")) {
       expected.headers.emplace_back(h.at("name").get<std::string>(), ExpectedValue(h));
-      ASSERT_EQ(static_cast<int>(expected.headers.back().second.type()),
-                h.at("type").get<int>());
+      ASSERT_EQ(static_cast<int>(expected.headers.back().second.type()), h.at("type").get<int>());
     }
     expected.payload = Base64Decode(want.at("payload").get<std::string>());
 

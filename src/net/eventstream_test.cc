@@ -23,12 +23,12 @@ struct Decoded {
 };
 
 // Feeds `chunks` in order to a fresh decoder, stopping at the first error.
-Decoded DecodeChunks(const std::vector<std::string>& chunks,
-                     size_t max = size_t{16} << 20) {
+Decoded DecodeChunks(const std::vector<std::string>& chunks, size_t max = size_t{16} << 20) {
   EventStreamDecoder decoder(max);
   Decoded out;
   for (const std::string& chunk : chunks) {
-    out.status = decoder.Feed(chunk, [&](EventMessage&& m) { out.messages.push_back(std::move(m)); });
+    out.status =
+        decoder.Feed(chunk, [&](EventMessage&& m) { out.messages.push_back(std::move(m)); });
     if (!out.status.ok()) break;
   }
   out.partial = decoder.HasPartial();
@@ -197,16 +197,15 @@ TEST(EventStreamTest, SeveralMessagesInOneFeed) {
 }
 
 TEST(EventStreamTest, SplitAtEveryBoundaryEqualsWhole) {
-  const std::string wire =
-      EncodeEvent("messageStart", R"({"role":"assistant"})") + EncodeEventMessage(AllTypes()) +
-      EncodeEventMessage(EventMessage{}) + EncodeEvent("messageStop", R"({"stopReason":"x"})");
+  const std::string wire = EncodeEvent("messageStart", R"({"role":"assistant"})") +
+                           EncodeEventMessage(AllTypes()) + EncodeEventMessage(EventMessage{}) +
+                           EncodeEvent("messageStop", R"({"stopReason":"x"})");
   const Decoded whole = DecodeWhole(wire);
   ASSERT_TRUE(whole.status.ok()) << whole.status;
   ASSERT_EQ(whole.messages.size(), 4u);
   for (size_t i = 0; i <= wire.size(); ++i) {
     for (size_t j = i; j <= wire.size(); j += 7) {
-      Decoded split =
-          DecodeChunks({wire.substr(0, i), wire.substr(i, j - i), wire.substr(j)});
+      Decoded split = DecodeChunks({wire.substr(0, i), wire.substr(i, j - i), wire.substr(j)});
       ASSERT_TRUE(split.status.ok()) << i << "," << j << ": " << split.status;
       ASSERT_EQ(split.messages, whole.messages) << i << "," << j;
       EXPECT_FALSE(split.partial);

@@ -15,8 +15,12 @@
 //                      TLS failure (a failed certificate check says "certificate
 //                      verification failed"); the caller may retry
 //   kResourceExhausted the response head or (for Send) body exceeds its limit
-//   kCancelled         the awaiting coroutine was cancelled (asio per-operation
-//                      cancellation, e.g. `||` with a timer); the connection is closed
+//   kCancelled         the awaiting coroutine was cancelled by asio per-operation
+//                      cancellation of type terminal (what `||` with a timer, or a
+//                      cancellation_signal bound with bind_cancellation_slot and
+//                      emitting terminal, delivers; coroutines pass only terminal by
+//                      default); the in-flight operation stops and the connection is
+//                      closed, never reused
 // A non-2xx HTTP status is NOT an error: it is returned in the response. Redirects
 // are not followed; interim 1xx responses are skipped.
 //

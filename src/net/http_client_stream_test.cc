@@ -141,40 +141,6 @@ TEST_F(HttpClientStreamTest, EmptyBodyEndsAtOnce) {
   EXPECT_EQ(client->IdleConnectionsForTest(), 1u);
 }
 
-TEST_F(HttpClientStreamTest, DestroyingStreamEarlyClosesConnection) {
-  TestServer* server_ptr = nullptr;
-  TestServer server([&server_ptr](const ServerRequest&, Stream& s, int) -> asio::awaitable<bool> {
-    co_await WriteRaw(s, std::string(kChunkedHead) + Chunk("data: first\n\n"));
-    if (co_await client_testing::AwaitClientClose(s, milliseconds(3000)))
-      server_ptr->NoteClientClosed();
-    co_return false;
-  });
-  server_ptr = &server;
-  auto client = MakeClient();
-  absl::StatusOr<std::string> first = Run([&]() -> asio::awaitable<absl::StatusOr<std::string>> {
-    absl::StatusOr<std::unique_ptr<ClientStream>> stream = co_await client->Open(RequestTo(server));
-    if (!stream.ok()) co_return stream.status();
-    co_return co_await (*stream)->Next();
-  }());  // the stream is destroyed here, mid-body
-  ASSERT_TRUE(first.ok()) << first.status();
-  EXPECT_EQ(*first, "data: first\n\n");
-  EXPECT_TRUE(TestServer::WaitFor([&] { return server.client_closed(); }, 1));
-  EXPECT_EQ(client->IdleConnectionsForTest(), 0u);
-}
-
-TEST_F(HttpClientStreamTest, StreamOutlivesClient) {
-  TestServer server([](const ServerRequest&, Stream& s, int) -> asio::awaitable<bool> {
-    co_await Respond(s, 200, "still here");
-    co_return true;
-  });
-  auto client = MakeClient();
-  std::unique_ptr<ClientStream> stream = *Run(client->Open(RequestTo(server)));
-  client.reset();
-  auto [body, status] = Run(ReadAll(*stream));
-  EXPECT_TRUE(status.ok()) << status;
-  EXPECT_EQ(body, "still here");
-}
-
 // A server whose first request hangs until the client goes away; later ones answer.
 class HangingServer {
  public:
@@ -196,6 +162,37 @@ class HangingServer {
   std::atomic<int> calls_{0};
   TestServer server_;
 };
+
+TEST_F(HttpClientStreamTest, DestroyingStreamEarlyClosesConnection) {
+  HangingServer hanging;
+  auto client = MakeClient();
+  absl::StatusOr<std::string> first = Run([&]() -> asio::awaitable<absl::StatusOr<std::string>> {
+    absl::StatusOr<std::unique_ptr<ClientStream>> stream =
+        co_await client->Open(RequestTo(hanging.server()));
+    if (!stream.ok()) co_return stream.status();
+    co_return co_await (*stream)->Next();
+  }());  // the stream is destroyed here, mid-body
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(*first, "data: first\n\n");
+  EXPECT_TRUE(TestServer::WaitFor([&] { return hanging.server().client_closed(); }, 1));
+  EXPECT_EQ(client->IdleConnectionsForTest(), 0u);
+  // The next request needs a new connection.
+  ASSERT_TRUE(Get(*client, hanging.server().Url()).ok());
+  EXPECT_EQ(hanging.server().accepted(), 2);
+}
+
+TEST_F(HttpClientStreamTest, StreamOutlivesClient) {
+  TestServer server([](const ServerRequest&, Stream& s, int) -> asio::awaitable<bool> {
+    co_await Respond(s, 200, "still here");
+    co_return true;
+  });
+  auto client = MakeClient();
+  std::unique_ptr<ClientStream> stream = *Run(client->Open(RequestTo(server)));
+  client.reset();
+  auto [body, status] = Run(ReadAll(*stream));
+  EXPECT_TRUE(status.ok()) << status;
+  EXPECT_EQ(body, "still here");
+}
 
 TEST_F(HttpClientStreamTest, CancellationSignalStopsSendAndClosesConnection) {
   HangingServer hanging;

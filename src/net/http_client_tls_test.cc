@@ -1,5 +1,9 @@
 // HttpClient over TLS against a loopback server with a certificate made at runtime.
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <string>
 
@@ -12,6 +16,7 @@ namespace basalt::net {
 namespace {
 
 namespace asio = boost::asio;
+using namespace boost::asio::experimental::awaitable_operators;
 using client_testing::TestServer;
 using std::chrono::milliseconds;
 using ::testing::HasSubstr;
@@ -115,6 +120,21 @@ TEST_F(HttpClientTlsTest, SilentServerHitsConnectTimeout) {
   absl::StatusOr<ClientResponse> r =
       Get(*client, "https://127.0.0.1:" + std::to_string(silent.local_endpoint().port()) + "/");
   EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded) << r.status();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(1000));
+}
+
+TEST_F(HttpClientTlsTest, CancelDuringTlsHandshake) {
+  asio::ip::tcp::acceptor silent(io_, {asio::ip::make_address("127.0.0.1"), 0});
+  auto client = MakeClient();  // connect_timeout_ms: 5 s
+  ClientRequest request;
+  request.url = "https://127.0.0.1:" + std::to_string(silent.local_endpoint().port()) + "/";
+  const auto start = std::chrono::steady_clock::now();
+  const size_t winner = Run([&]() -> asio::awaitable<size_t> {
+    asio::steady_timer timer(co_await asio::this_coro::executor, milliseconds(50));
+    auto r = co_await (client->Send(request) || timer.async_wait(asio::use_awaitable));
+    co_return r.index();
+  }());
+  EXPECT_EQ(winner, 1u);
   EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(1000));
 }
 

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "net/authenticator.h"
 #include "net/http_types.h"
 
 namespace basalt::net {
@@ -20,6 +21,7 @@ struct RouteOptions {
   ErrorStyle error_style = ErrorStyle::kNative;
   // Public routes skip authentication (health, readiness, metrics).
   bool public_route = false;
+  AuthScheme auth = AuthScheme::kBearer;
   // Cancel the handler when the client disconnects before the answer is ready
   // (model calls), at the cost of watching the socket while it runs.
   bool cancel_on_disconnect = false;

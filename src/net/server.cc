@@ -19,6 +19,8 @@ using asio::ip::tcp;
 
 namespace {
 
+constexpr auto kUnwindAfterClose = std::chrono::milliseconds(200);
+
 const std::string& BusyResponse() {
   static const std::string response = [] {
     const std::string body =
@@ -48,14 +50,14 @@ asio::awaitable<void> RefuseConnection(tcp::socket socket) {
 }  // namespace
 
 Server::Server(const ServerConfig& config, const Router& router, metrics::Registry& registry,
-               std::vector<std::string> api_keys)
-    : config_(config), router_(router), registry_(registry), api_keys_(std::move(api_keys)) {
+               const Authenticator* authenticator)
+    : config_(config), router_(router), registry_(registry), authenticator_(authenticator) {
   size_t threads = config_.io_threads > 0 ? static_cast<size_t>(config_.io_threads)
                                           : std::max(1u, std::thread::hardware_concurrency());
   metrics_ = std::make_unique<ServerMetrics>(registry_);
   for (size_t i = 0; i < threads; ++i) {
     workers_.push_back(
-        std::make_unique<Worker>(config_, router_, *metrics_, api_keys_, open_connections_));
+        std::make_unique<Worker>(config_, router_, *metrics_, authenticator_, open_connections_));
   }
 }
 
@@ -152,6 +154,13 @@ void Server::FinishShutdown() {
       worker->ReleaseWorkGuard();
     });
   }
+  // Handlers still waiting on timers or upstream calls would keep the event
+  // loops running past the grace period; give closed connections a moment to
+  // unwind, then stop the loops. Abandoned coroutines are destroyed with them.
+  auto timer = std::make_shared<asio::steady_timer>(workers_[0]->ioc(), kUnwindAfterClose);
+  timer->async_wait([this, timer](boost::system::error_code) {
+    for (auto& w : workers_) w->ioc().stop();
+  });
 }
 
 }  // namespace basalt::net

@@ -29,6 +29,7 @@
 #include "absl/status/status.h"
 #include "core/config.h"
 #include "core/metrics.h"
+#include "net/authenticator.h"
 #include "net/router.h"
 
 namespace basalt::net {
@@ -39,7 +40,7 @@ struct ServerMetrics;
 class Server {
  public:
   Server(const ServerConfig& config, const Router& router, metrics::Registry& registry,
-         std::vector<std::string> api_keys = {});
+         const Authenticator* authenticator = nullptr);
   ~Server();
 
   // Binds and listens. Errors name the address (kUnavailable: in use, denied).
@@ -66,7 +67,7 @@ class Server {
   const ServerConfig config_;
   const Router& router_;
   metrics::Registry& registry_;
-  const std::vector<std::string> api_keys_;
+  const Authenticator* authenticator_;
   std::unique_ptr<ServerMetrics> metrics_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;

@@ -42,19 +42,17 @@ std::string HmacSha256(std::string_view key, std::string_view data) {
   std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> ctx(EVP_MAC_CTX_new(mac),
                                                                 &EVP_MAC_CTX_free);
   char digest[] = "SHA256";
-  const OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-      OSSL_PARAM_construct_end()};
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                               OSSL_PARAM_construct_end()};
   // EVP_MAC_init treats a null key as "keep the previous key", so an empty key
   // still needs a non-null pointer.
   static constexpr unsigned char kNoKey[1] = {0};
-  const auto* key_bytes =
-      key.empty() ? kNoKey : reinterpret_cast<const unsigned char*>(key.data());
+  const auto* key_bytes = key.empty() ? kNoKey : reinterpret_cast<const unsigned char*>(key.data());
   unsigned char out[kSha256Size];
   size_t out_size = 0;
   if (ctx == nullptr || EVP_MAC_init(ctx.get(), key_bytes, key.size(), params) != 1 ||
-      EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(data.data()),
-                     data.size()) != 1 ||
+      EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(data.data()), data.size()) !=
+          1 ||
       EVP_MAC_final(ctx.get(), out, &out_size, sizeof(out)) != 1 || out_size != kSha256Size) {
     return "";
   }
@@ -63,8 +61,7 @@ std::string HmacSha256(std::string_view key, std::string_view data) {
 
 bool HasSlash(std::string_view s) { return s.find('/') != std::string_view::npos; }
 
-absl::Status ValidateSigningInputs(const AwsCredentials& credentials,
-                                   const SigningParams& params) {
+absl::Status ValidateSigningInputs(const AwsCredentials& credentials, const SigningParams& params) {
   if (credentials.access_key_id.empty() || HasSlash(credentials.access_key_id)) {
     return absl::InvalidArgumentError("sigv4: access key id must be non-empty without '/'");
   }

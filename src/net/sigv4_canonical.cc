@@ -14,8 +14,8 @@ namespace basalt::sigv4 {
 namespace {
 
 bool IsUnreserved(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-         c == '-' || c == '.' || c == '_' || c == '~';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~';
 }
 
 int HexValue(char c) {
@@ -50,9 +50,9 @@ std::string NormalizePath(std::string_view path) {
 // in transit, so signers leave them out.
 bool IsUnsignableHeader(std::string_view lower_name) {
   static constexpr std::string_view kSkipped[] = {
-      "authorization", "connection",        "expect",
-      "transfer-encoding", "upgrade",       "user-agent",
-      "x-amzn-trace-id",   "sec-websocket-key", "sec-websocket-protocol",
+      "authorization",        "connection",        "expect",
+      "transfer-encoding",    "upgrade",           "user-agent",
+      "x-amzn-trace-id",      "sec-websocket-key", "sec-websocket-protocol",
       "sec-websocket-version"};
   return std::find(std::begin(kSkipped), std::end(kSkipped), lower_name) != std::end(kSkipped);
 }

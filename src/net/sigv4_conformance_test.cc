@@ -9,11 +9,10 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/clock.h"
 #include "gtest/gtest.h"
@@ -39,8 +38,9 @@ Suite LocateSuite() {
   if (const char* env = std::getenv("BASALT_CONFORMANCE_DIR"); env != nullptr && *env != '\0') {
     const fs::path dir = fs::path(env) / "sigv4";
     if (fs::is_directory(dir)) return {dir, ""};
-    return {{}, "SigV4 conformance data missing: " + dir.string() +
-                    " (from BASALT_CONFORMANCE_DIR) is not a directory"};
+    return {{},
+            "SigV4 conformance data missing: " + dir.string() +
+                " (from BASALT_CONFORMANCE_DIR) is not a directory"};
   }
   const fs::path source_dir = fs::absolute(fs::path(__FILE__)).parent_path();
   for (fs::path p = source_dir;; p = p.parent_path()) {
@@ -51,9 +51,10 @@ Suite LocateSuite() {
   // src/net/ -> the repository root -> its parent.
   const fs::path expected =
       source_dir.parent_path().parent_path().parent_path() / "shared" / "conformance" / "sigv4";
-  return {{}, "SigV4 conformance data missing: " + expected.lexically_normal().string() +
-                  " not found (searched shared/conformance/sigv4 above " + source_dir.string() +
-                  "; set BASALT_CONFORMANCE_DIR to the conformance directory)"};
+  return {{},
+          "SigV4 conformance data missing: " + expected.lexically_normal().string() +
+              " not found (searched shared/conformance/sigv4 above " + source_dir.string() +
+              "; set BASALT_CONFORMANCE_DIR to the conformance directory)"};
 }
 
 const Suite& TheSuite() {
@@ -65,7 +66,9 @@ std::vector<std::string> CaseNames() {
   std::vector<std::string> names;
   if (TheSuite().dir.empty()) return names;
   for (const auto& entry : fs::directory_iterator(TheSuite().dir)) {
-    if (fs::exists(entry.path() / "context.json")) names.push_back(entry.path().filename().string());
+    if (fs::exists(entry.path() / "context.json")) {
+      names.push_back(entry.path().filename().string());
+    }
   }
   std::sort(names.begin(), names.end());
   return names;
@@ -95,7 +98,8 @@ std::vector<CaseParam> AllParams() {
 
 std::string ParamName(const testing::TestParamInfo<CaseParam>& info) {
   std::string name = info.param.name;
-  std::replace_if(name.begin(), name.end(), [](unsigned char c) { return !std::isalnum(c); }, '_');
+  std::replace_if(
+      name.begin(), name.end(), [](unsigned char c) { return !std::isalnum(c); }, '_');
   return name + (info.param.flavour == Flavour::kHeader ? "_header" : "_query");
 }
 
@@ -107,7 +111,8 @@ class SigV4ConformanceTest : public testing::TestWithParam<CaseParam> {
     prefix_ = GetParam().flavour == Flavour::kHeader ? "header-" : "query-";
     const std::optional<std::string> context = ReadFile(dir_ / "context.json");
     ASSERT_TRUE(context.has_value()) << "missing " << (dir_ / "context.json");
-    const nlohmann::json json = nlohmann::json::parse(*context, nullptr, /*allow_exceptions=*/false);
+    const nlohmann::json json =
+        nlohmann::json::parse(*context, nullptr, /*allow_exceptions=*/false);
     ASSERT_TRUE(json.is_object()) << "malformed " << (dir_ / "context.json");
     const nlohmann::json creds = json.value("credentials", nlohmann::json::object());
     credentials_.access_key_id = creds.value("access_key_id", "");

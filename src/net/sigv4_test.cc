@@ -80,9 +80,10 @@ TEST(SigV4CanonicalTest, HeaderValuesAreTrimmedAndCollapsed) {
 
 TEST(SigV4CanonicalTest, DefaultSignedHeadersSkipsHopByHopHeaders) {
   SignableRequest request;
-  request.headers = {{"Host", "h"},           {"User-Agent", "x"}, {"My-Header", "1"},
-                     {"my-header", "2"},      {"Connection", "keep-alive"},
-                     {"X-Amz-Security-Token", "t"}, {"Authorization", "a"}};
+  request.headers = {
+      {"Host", "h"},         {"User-Agent", "x"},          {"My-Header", "1"},
+      {"my-header", "2"},    {"Connection", "keep-alive"}, {"X-Amz-Security-Token", "t"},
+      {"Authorization", "a"}};
   EXPECT_THAT(DefaultSignedHeaders(request, false),
               ElementsAre("host", "my-header", "x-amz-security-token"));
   EXPECT_THAT(DefaultSignedHeaders(request, true), ElementsAre("host", "my-header"));
@@ -108,8 +109,8 @@ TEST(SigV4SigningTest, MatchesAwsDocumentationExample) {
   const std::string canonical = CanonicalRequest(request, names, HexSha256(""), true);
   EXPECT_EQ(HexSha256(canonical),
             "f536975d06c0309214f805bb90ccff089219ecd68b2577efef23edd43b7e1a59");
-  const std::string string_to_sign = StringToSign(
-      "20150830T123600Z", CredentialScope("20150830", "us-east-1", "iam"), canonical);
+  const std::string string_to_sign =
+      StringToSign("20150830T123600Z", CredentialScope("20150830", "us-east-1", "iam"), canonical);
   const std::string key = DeriveSigningKey(kSecret, "20150830", "us-east-1", "iam");
   EXPECT_EQ(Signature(key, string_to_sign),
             "5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7");
@@ -156,9 +157,9 @@ TEST(SigV4RequestTest, SerializeRoundTrips) {
 }
 
 TEST(SigV4RequestTest, RejectsMalformedRequests) {
-  for (std::string_view bad : {"", "GET\n", "GET /\n", "G(T / HTTP/1.1\n",
-                               "GET / FTP/1.0\n", "GET / HTTP/1.1\n folded\n",
-                               "GET / HTTP/1.1\nno colon\n", "GET / HTTP/1.1\nBad Name:x\n"}) {
+  for (std::string_view bad :
+       {"", "GET\n", "GET /\n", "G(T / HTTP/1.1\n", "GET / FTP/1.0\n", "GET / HTTP/1.1\n folded\n",
+        "GET / HTTP/1.1\nno colon\n", "GET / HTTP/1.1\nBad Name:x\n"}) {
     EXPECT_EQ(ParseRawRequest(bad).status().code(), absl::StatusCode::kInvalidArgument) << bad;
   }
 }

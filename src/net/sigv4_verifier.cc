@@ -20,8 +20,7 @@ constexpr std::string_view kSignatureMismatch =
     "The request signature we calculated does not match the signature you provided. Check "
     "your AWS Secret Access Key and signing method. Consult the service documentation for "
     "details.";
-constexpr std::string_view kInvalidToken =
-    "The security token included in the request is invalid.";
+constexpr std::string_view kInvalidToken = "The security token included in the request is invalid.";
 
 // What a request claims about its signature, from either flavour.
 struct Claim {
@@ -230,14 +229,14 @@ absl::Status CheckTime(const Claim& claim, std::chrono::system_clock::time_point
   }
   if (claim.presigned) {
     if (now > *signed_at + claim.expires) {
-      return absl::PermissionDeniedError(
-          StrCat("Signature expired: presigned URL expired at ",
-                 FormatAmzDate(*signed_at + claim.expires), "; server time is ", server_time));
+      return absl::PermissionDeniedError(StrCat("Signature expired: presigned URL expired at ",
+                                                FormatAmzDate(*signed_at + claim.expires),
+                                                "; server time is ", server_time));
     }
   } else if (*signed_at < now - max_skew) {
-    return absl::PermissionDeniedError(
-        StrCat("Signature expired: request time too skewed; ", claim.amz_date, " is more than ",
-               max_skew.count(), " seconds before server time ", server_time));
+    return absl::PermissionDeniedError(StrCat("Signature expired: request time too skewed; ",
+                                              claim.amz_date, " is more than ", max_skew.count(),
+                                              " seconds before server time ", server_time));
   }
   return absl::OkStatus();
 }
@@ -277,15 +276,15 @@ absl::StatusOr<VerifiedIdentity> SigV4Verifier::Verify(const SignableRequest& re
 
   const std::optional<AwsCredentials> credentials = lookup_(claim->access_key_id);
   if (!credentials.has_value()) return absl::UnauthenticatedError(ToAbsl(kInvalidToken));
-  const bool token_ok = credentials->session_token.empty()
-                            ? !claim->session_token.has_value()
-                            : claim->session_token.has_value() &&
-                                  ConstantTimeEquals(*claim->session_token,
-                                                     credentials->session_token);
+  const bool token_ok =
+      credentials->session_token.empty()
+          ? !claim->session_token.has_value()
+          : claim->session_token.has_value() &&
+                ConstantTimeEquals(*claim->session_token, credentials->session_token);
   if (!token_ok) return absl::UnauthenticatedError(ToAbsl(kInvalidToken));
 
-  const std::string key = DeriveSigningKey(credentials->secret_access_key, claim->date,
-                                           claim->region, claim->service);
+  const std::string key =
+      DeriveSigningKey(credentials->secret_access_key, claim->date, claim->region, claim->service);
   if (key.empty()) return absl::InternalError("sigv4: OpenSSL HMAC-SHA256 failed");
   const std::string scope = CredentialScope(claim->date, claim->region, claim->service);
 
@@ -310,8 +309,7 @@ absl::StatusOr<VerifiedIdentity> SigV4Verifier::Verify(const SignableRequest& re
     for (const std::span<const std::string_view> keys : excluded) {
       const std::string canonical =
           CanonicalRequest(request, claim->signed_headers, *payload_hash, norm, keys);
-      const std::string expected =
-          Signature(key, StringToSign(claim->amz_date, scope, canonical));
+      const std::string expected = Signature(key, StringToSign(claim->amz_date, scope, canonical));
       if (expected.empty()) return absl::InternalError("sigv4: OpenSSL HMAC-SHA256 failed");
       if (ConstantTimeEquals(expected, claim->signature)) {
         return VerifiedIdentity{claim->access_key_id, claim->region, claim->service};

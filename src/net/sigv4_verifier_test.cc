@@ -137,7 +137,14 @@ TEST_F(SigV4VerifierTest, NamesWhatIsMalformedInAuthorization) {
 TEST_F(SigV4VerifierTest, RejectsMissingOrMismatchedDate) {
   SignableRequest request = Signed();
   std::erase_if(request.headers, [](const auto& h) { return h.first == "X-Amz-Date"; });
-  EXPECT_THAT(Verify(request), IsError(absl::StatusCode::kUnauthenticated, "X-Amz-Date"));
+  EXPECT_THAT(Verify(request), IsError(absl::StatusCode::kUnauthenticated,
+                                       "signed header 'x-amz-date' is not in the request"));
+  Header(request, "Authorization") =
+      "AWS4-HMAC-SHA256 Credential=AKID/20150830/us-west-2/bedrock/aws4_request, "
+      "SignedHeaders=host, Signature=" +
+      std::string(64, 'a');
+  EXPECT_THAT(Verify(request),
+              IsError(absl::StatusCode::kUnauthenticated, "X-Amz-Date: missing header"));
 
   request = Signed();
   Header(request, "X-Amz-Date") = "20150831T000000Z";
@@ -200,7 +207,8 @@ TEST_F(SigV4VerifierTest, RejectsMalformedPresignedParameters) {
 TEST_F(SigV4VerifierTest, ChecksContentSha256Header) {
   SignableRequest request = Signed();
   request.body = "changed";
-  EXPECT_THAT(Verify(request), IsError(absl::StatusCode::kPermissionDenied, "x-amz-content-sha256"));
+  EXPECT_THAT(Verify(request),
+              IsError(absl::StatusCode::kPermissionDenied, "x-amz-content-sha256"));
   request = Signed();
   Header(request, "x-amz-content-sha256") = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD";
   EXPECT_THAT(Verify(request), IsError(absl::StatusCode::kUnauthenticated, "unsupported value"));
@@ -217,9 +225,9 @@ TEST_F(SigV4VerifierTest, AcceptsUnsignedPayload) {
                 StringToSign("20150830T123600Z", scope,
                              CanonicalRequest(request, names, "UNSIGNED-PAYLOAD", true)));
   request.headers.emplace_back(
-      "Authorization", "AWS4-HMAC-SHA256 Credential=AKID/" + scope +
-                           ", SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=" +
-                           signature);
+      "Authorization",
+      "AWS4-HMAC-SHA256 Credential=AKID/" + scope +
+          ", SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=" + signature);
   request.body = "anything";
   EXPECT_TRUE(Verify(request).ok());
 }
