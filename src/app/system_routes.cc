@@ -27,10 +27,11 @@ absl::StatusOr<std::string> Reserialize(std::string_view body) {
   thread_local simdjson::dom::parser parser;
   simdjson::padded_string padded(body);
   simdjson::dom::element doc;
-  if (parser.parse(padded).get(doc) != simdjson::SUCCESS) {
+  if (auto error = parser.parse(padded).get(doc); error != simdjson::SUCCESS) {
     absl::Status detail = ValidateJson(body, "body");
     if (!detail.ok()) return detail;
-    return absl::InvalidArgumentError("body: invalid JSON");
+    // Valid JSON that simdjson still refuses: too deeply nested, too large.
+    return absl::InvalidArgumentError(StrCat("body: ", simdjson::error_message(error)));
   }
   return simdjson::minify(doc);
 }

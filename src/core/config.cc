@@ -74,6 +74,28 @@ const std::vector<KeyDef>& Keys() {
        "Lowest level of log line written."},
       {"auth.api_keys", ListKey{[](Config& c) -> std::vector<std::string>& { return c.api_keys; }},
        "Static API keys accepted as `Authorization: Bearer KEY` or `x-api-key: KEY`."},
+      {"auth.sigv4_keys", ListKey{[](Config& c) -> std::vector<std::string>& { return c.sigv4_keys; }},
+       "AWS access keys accepted on Bedrock-compatible routes, each `ACCESS_KEY_ID:SECRET_ACCESS_KEY`."},
+      {"models.default_provider",
+       StrKey{[](Config& c) -> std::string& { return c.default_provider; }, {}},
+       "Provider that serves model names matching no alias (empty: unknown names are 404)."},
+      {"router.max_attempts", IntKey{[](Config& c) -> int64_t& { return c.router.max_attempts; }, 1, 10},
+       "Attempts per upstream target before falling back to the next one."},
+      {"router.backoff_base_ms",
+       IntKey{[](Config& c) -> int64_t& { return c.router.backoff_base_ms; }, 1, 60'000},
+       "Base of the exponential backoff (full jitter) between attempts."},
+      {"router.backoff_cap_ms",
+       IntKey{[](Config& c) -> int64_t& { return c.router.backoff_cap_ms; }, 1, 600'000},
+       "Longest backoff between attempts (a larger Retry-After still wins, within the deadline)."},
+      {"router.attempt_timeout_ms",
+       IntKey{[](Config& c) -> int64_t& { return c.router.attempt_timeout_ms; }, 1, 3'600'000},
+       "Time one upstream attempt may take before it is cancelled and retried."},
+      {"router.breaker_failures",
+       IntKey{[](Config& c) -> int64_t& { return c.router.breaker_failures; }, 1, 1'000},
+       "Consecutive retryable failures that open an upstream's circuit."},
+      {"router.breaker_cooldown_ms",
+       IntKey{[](Config& c) -> int64_t& { return c.router.breaker_cooldown_ms; }, 1, 3'600'000},
+       "Time a circuit stays open before half-open probes are let through."},
       {"store.driver", StrKey{[](Config& c) -> std::string& { return c.store.driver; }, {"sqlite"}},
        "Store adapter."},
       {"store.blocking_threads",
@@ -193,12 +215,17 @@ void WalkYaml(Config& config, const YAML::Node& node, const std::string& prefix,
     const std::string key = prefix.empty() ? name : prefix + "." + name;
     const std::string where = StrCat(file, ":", entry.first.Mark().line + 1, ": ");
     const KeyDef* def = FindKey(key);
-    if (def != nullptr) {
+    if (key == "providers") {
+      config.providers = ParseProviders(entry.second, file, errors);
+    } else if (key == "models.aliases") {
+      config.model_aliases = ParseModelAliases(entry.second, file, errors);
+    } else if (def != nullptr) {
       absl::Status s = SetFromYaml(config, *def, entry.second);
       if (!s.ok()) errors->push_back(where + std::string(s.message()));
     } else if (entry.second.IsMap()) {
       bool is_section = false;
       for (const KeyDef& k : Keys()) is_section |= k.key.rfind(key + ".", 0) == 0;
+      is_section |= key == "models";
       if (is_section) {
         WalkYaml(config, entry.second, key, file, errors);
       } else {
@@ -238,6 +265,33 @@ std::vector<std::string> ApplyFile(Config& config, const std::string& path) {
 absl::Status Validate(const Config& c) {
   if (c.server.host.empty()) return absl::InvalidArgumentError("server.host: must not be empty");
   if (c.data_dir.empty()) return absl::InvalidArgumentError("data_dir: must not be empty");
+  for (const auto& entry : c.sigv4_keys) {
+    const auto colon = entry.find(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == entry.size()) {
+      return absl::InvalidArgumentError(
+          "auth.sigv4_keys: every entry must be ACCESS_KEY_ID:SECRET_ACCESS_KEY");
+    }
+  }
+  auto known_provider = [&](const std::string& name) {
+    if (name == "builtin") return true;
+    for (const auto& p : c.providers) {
+      if (p.name == name) return true;
+    }
+    return false;
+  };
+  for (size_t i = 0; i < c.model_aliases.size(); ++i) {
+    for (size_t t = 0; t < c.model_aliases[i].targets.size(); ++t) {
+      const std::string& provider = c.model_aliases[i].targets[t].provider;
+      if (!known_provider(provider)) {
+        return absl::InvalidArgumentError(StrCat("models.aliases[", i, "].targets[", t,
+                                                 "].provider: unknown provider '", provider, "'"));
+      }
+    }
+  }
+  if (!c.default_provider.empty() && !known_provider(c.default_provider)) {
+    return absl::InvalidArgumentError(
+        StrCat("models.default_provider: unknown provider '", c.default_provider, "'"));
+  }
   for (const auto& key : c.api_keys) {
     if (key.size() < 16) {
       return absl::InvalidArgumentError("auth.api_keys: every key must be at least 16 characters");

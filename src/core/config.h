@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/config_sections.h"
 
 namespace basalt {
 
@@ -47,16 +48,30 @@ struct HttpClientConfig {
   int64_t idle_timeout_ms = 30'000;
 };
 
+struct RouterConfig {
+  int64_t max_attempts = 2;          // attempts per target before falling back
+  int64_t backoff_base_ms = 100;
+  int64_t backoff_cap_ms = 2'000;
+  int64_t attempt_timeout_ms = 60'000;
+  int64_t breaker_failures = 5;      // consecutive failures that open a circuit
+  int64_t breaker_cooldown_ms = 30'000;
+};
+
 struct Config {
   ServerConfig server;
   StoreConfig store;
   HttpClientConfig http_client;
   std::string data_dir = "./var";
   std::string log_level = "info";
-  std::vector<std::string> api_keys;  // auth.api_keys
+  std::vector<std::string> api_keys;    // auth.api_keys
+  std::vector<std::string> sigv4_keys;  // auth.sigv4_keys: "ACCESS_KEY_ID:SECRET"
+  RouterConfig router;
+  std::string default_provider = "builtin";  // models.default_provider
+  std::vector<ProviderConfig> providers;        // providers (file only)
+  std::vector<ModelAliasConfig> model_aliases;  // models.aliases (file only)
 
-  // Whether any authentication is configured (API keys today; JWT and SigV4 later).
-  bool AuthConfigured() const { return !api_keys.empty(); }
+  // Whether any authentication is configured (API keys or SigV4 keys).
+  bool AuthConfigured() const { return !api_keys.empty() || !sigv4_keys.empty(); }
 };
 
 struct ConfigSources {

@@ -95,3 +95,59 @@ TEST(Config, EveryKeyIsDescribed) {
 
 }  // namespace
 }  // namespace basalt
+
+namespace basalt {
+namespace {
+
+TEST(ConfigSections, ProvidersAndAliases) {
+  const std::string path = WriteTemp(
+      "providers:\n"
+      "  - name: local\n"
+      "    type: openai\n"
+      "    base_url: http://127.0.0.1:8000/v1\n"
+      "    max_concurrency: 8\n"
+      "models:\n"
+      "  default_provider: builtin\n"
+      "  aliases:\n"
+      "    - name: smart\n"
+      "      targets:\n"
+      "        - {provider: local, model: llama3}\n"
+      "        - {provider: builtin, model: builtin-chat}\n");
+  ConfigSources s;
+  s.file = path;
+  auto c = LoadConfig(s);
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->providers.size(), 1u);
+  EXPECT_EQ(c->providers[0].max_concurrency, 8);
+  ASSERT_EQ(c->model_aliases.size(), 1u);
+  EXPECT_EQ(c->model_aliases[0].targets[1].model, "builtin-chat");
+  std::remove(path.c_str());
+}
+
+TEST(ConfigSections, ErrorsNameEntryFieldAndLine) {
+  const std::string path = WriteTemp(
+      "providers:\n"
+      "  - name: x\n"
+      "    type: gpt\n"
+      "    colour: red\n"
+      "models:\n"
+      "  aliases:\n"
+      "    - name: a\n"
+      "      targets: [{provider: nowhere, model: m}]\n");
+  auto errors = CheckConfigFile(path);
+  ASSERT_GE(errors.size(), 2u);
+  EXPECT_THAT(errors[0], HasSubstr(":4: providers[0].colour: unknown field"));
+  EXPECT_THAT(errors[1], HasSubstr("providers[0].type: 'gpt' is not one of"));
+  ConfigSources s;
+  s.file = path;
+  std::remove(path.c_str());
+  const std::string ok_types = WriteTemp(
+      "models:\n  aliases:\n    - name: a\n      targets: [{provider: nowhere, model: m}]\n");
+  s.file = ok_types;
+  EXPECT_THAT(std::string(LoadConfig(s).status().message()),
+              HasSubstr("models.aliases[0].targets[0].provider: unknown provider 'nowhere'"));
+  std::remove(ok_types.c_str());
+}
+
+}  // namespace
+}  // namespace basalt

@@ -15,7 +15,8 @@ namespace {
 static_assert(BuiltinProvider::kDimensions == builtin::kEmbeddingDimensions);
 
 absl::Status CheckDeadline(const RequestContext& ctx) {
-  if (ctx.Expired()) return absl::DeadlineExceededError("deadline exceeded before the builtin model ran");
+  if (ctx.Expired())
+    return absl::DeadlineExceededError("deadline exceeded before the builtin model ran");
   return absl::OkStatus();
 }
 
@@ -27,7 +28,8 @@ absl::StatusOr<EmbeddingResponse> EmbedAll(const EmbeddingRequest& request) {
                                              *request.dimensions));
   }
   EmbeddingResponse response;
-  response.model = request.model.empty() ? std::string(BuiltinProvider::kEmbedModel) : request.model;
+  response.model =
+      request.model.empty() ? std::string(BuiltinProvider::kEmbedModel) : request.model;
   response.embeddings.reserve(request.inputs.size());
   for (size_t i = 0; i < request.inputs.size(); ++i) {
     absl::StatusOr<std::vector<float>> vec = builtin::EmbedText(request.inputs[i]);

@@ -46,7 +46,7 @@ class BuiltinProvider final : public ModelProvider {
   std::string_view name() const override { return kName; }
 
   boost::asio::awaitable<absl::StatusOr<ChatResponse>> Chat(const RequestContext& ctx,
-                                                           const ChatRequest& request) override;
+                                                            const ChatRequest& request) override;
 
   boost::asio::awaitable<absl::StatusOr<std::unique_ptr<ChatStream>>> StreamChat(
       const RequestContext& ctx, const ChatRequest& request) override;

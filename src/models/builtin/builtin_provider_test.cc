@@ -21,10 +21,13 @@ using Type = ChatDelta::Type;
 void RunCoroutine(std::function<asio::awaitable<void>()> body) {
   asio::io_context ioc;
   bool done = false;
-  asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
-    co_await body();
-    done = true;
-  }, asio::detached);
+  asio::co_spawn(
+      ioc,
+      [&]() -> asio::awaitable<void> {
+        co_await body();
+        done = true;
+      },
+      asio::detached);
   ioc.run();
   ASSERT_TRUE(done);
 }
@@ -148,8 +151,8 @@ TEST(BuiltinProvider, ForcedToolStreamsItsInput) {
     streamed = co_await Drain(provider, ctx, request);
   });
   ASSERT_TRUE(whole.ok());
-  const json expected = {{"planet", "Which planet is the largest?"}, {"units", "km"},
-                         {"opts", {{"exact", false}}}};
+  const json expected = {
+      {"planet", "Which planet is the largest?"}, {"units", "km"}, {"opts", {{"exact", false}}}};
   EXPECT_EQ(whole->content[0].tool_use.input, expected);
   EXPECT_EQ(whole->stop_reason, StopReason::kToolUse);
   ASSERT_TRUE(streamed.status.ok());

@@ -22,7 +22,8 @@ std::vector<std::string_view> JsonFragments(std::string_view json_text, size_t m
   size_t i = 0;
   while (i < json_text.size()) {
     const size_t start = i;
-    while (i < json_text.size() && (i == start || i - start + Utf8CharLength(json_text, i) <= max_bytes)) {
+    while (i < json_text.size() &&
+           (i == start || i - start + Utf8CharLength(json_text, i) <= max_bytes)) {
       i += Utf8CharLength(json_text, i);
     }
     pieces.push_back(json_text.substr(start, i - start));
@@ -53,8 +54,8 @@ std::vector<ChatDelta> ToDeltas(const ChatResponse& response) {
     }
     deltas.push_back(std::move(open));
     if (is_tool) {
-      const std::string input = block.tool_use.input.dump(-1, ' ', false,
-                                                          nlohmann::json::error_handler_t::replace);
+      const std::string input =
+          block.tool_use.input.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
       for (std::string_view piece : JsonFragments(input)) {
         ChatDelta d;
         d.type = ChatDelta::Type::kToolInputDelta;

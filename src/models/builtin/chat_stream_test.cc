@@ -1,5 +1,6 @@
 #include "models/builtin/chat_stream.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -25,7 +26,7 @@ TEST(ChatStream, JsonFragmentsKeepUtf8CharactersWhole) {
     joined += p;
   }
   EXPECT_EQ(joined, text);
-  EXPECT_THAT(pieces, ElementsAre("{\"k\":\"", "\xE2\x82\xAC\xE2\x82\xAC", "\"}"));
+  EXPECT_THAT(pieces, ElementsAre("{\"k\":\"", "\xE2\x82\xAC\xE2\x82\xAC\"", "}"));
   EXPECT_EQ(JsonFragments("\xE2\x82\xAC", 1).size(), 1u);  // longer only to finish a character
 }
 
@@ -43,9 +44,9 @@ TEST(ChatStream, TextResponseBecomesTheCanonicalSequence) {
     types.push_back(d.type);
     if (d.type == Type::kTextDelta) text += d.text;
   }
-  EXPECT_THAT(types, ElementsAre(Type::kMessageStart, Type::kBlockStart, Type::kTextDelta,
-                                 Type::kTextDelta, Type::kTextDelta, Type::kBlockStop,
-                                 Type::kMessageStop, Type::kUsage));
+  EXPECT_THAT(
+      types, ElementsAre(Type::kMessageStart, Type::kBlockStart, Type::kTextDelta, Type::kTextDelta,
+                         Type::kTextDelta, Type::kBlockStop, Type::kMessageStop, Type::kUsage));
   EXPECT_EQ(text, "Berlin is big.");
   EXPECT_EQ(deltas[0].id, "msg_1");
   EXPECT_EQ(deltas[0].model, "builtin-chat");
@@ -58,7 +59,8 @@ TEST(ChatStream, TextResponseBecomesTheCanonicalSequence) {
 
 TEST(ChatStream, ToolResponseStreamsInputFragments) {
   ChatResponse r;
-  r.content.push_back(ContentBlock::ToolCall({"toolu_1", "search", {{"query", "a long query text"}}}));
+  r.content.push_back(
+      ContentBlock::ToolCall({"toolu_1", "search", {{"query", "a long query text"}}}));
   r.stop_reason = StopReason::kToolUse;
   const auto deltas = ToDeltas(r);
   ASSERT_GE(deltas.size(), 6u);

@@ -40,8 +40,8 @@ TEST(Embedder, GoldenValuesForHelloWorld) {
   for (int i = 0; i < 8; ++i) EXPECT_EQ(v[i], first8[i]) << "component " << i;
   // The first nonzero components too, so the check does not rest on zeros.
   const std::vector<std::pair<int, float>> nonzero = {
-      {3, 0.260377824f},   {15, -0.130188912f}, {23, -0.130188912f}, {26, -0.130188912f},
-      {40, 0.130188912f},  {59, -0.260377824f}, {82, 0.130188912f},  {88, 0.130188912f}};
+      {3, 0.260377824f},  {15, -0.130188912f}, {23, -0.130188912f}, {26, -0.130188912f},
+      {40, 0.130188912f}, {59, -0.260377824f}, {82, 0.130188912f},  {88, 0.130188912f}};
   std::vector<std::pair<int, float>> actual;
   for (int i = 0; i < 384 && actual.size() < nonzero.size(); ++i) {
     if (v[i] != 0.0f) actual.emplace_back(i, v[i]);
@@ -67,7 +67,8 @@ TEST(Embedder, SimilarTextsAreCloser) {
   const auto c = Embed("quarterly revenue grew");
   EXPECT_GT(Dot(a, b), Dot(a, c) + 0.3);
   EXPECT_GT(Dot(a, b), Dot(b, c) + 0.3);
-  EXPECT_GT(Dot(Embed("embedding vectors"), Embed("embedded vector")), Dot(Embed("embedding vectors"), c));
+  EXPECT_GT(Dot(Embed("embedding vectors"), Embed("embedded vector")),
+            Dot(Embed("embedding vectors"), c));
 }
 
 TEST(Embedder, RejectsEmptyText) {

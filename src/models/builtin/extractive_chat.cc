@@ -23,11 +23,13 @@ constexpr size_t kDefaultSentences = 3;
 constexpr int64_t kTokensPerSentence = 24;
 
 // Compact JSON text; invalid UTF-8 is replaced rather than thrown on.
-std::string Dump(const json& value) { return value.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string Dump(const json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 struct Conversation {
   std::vector<std::string> candidates;
-  std::string question;       // the sentences being answered
+  std::string question;        // the sentences being answered
   std::string last_user_text;  // the whole last user message, for tool inputs
 };
 
@@ -173,9 +175,12 @@ absl::StatusOr<const ToolSpec*> ForcedTool(const ChatRequest& request) {
 
 int64_t BlockTokens(const ContentBlock& block) {
   switch (block.type) {
-    case ContentBlock::Type::kText: return CountTokens(block.text);
-    case ContentBlock::Type::kJson: return CountTokens(Dump(block.json));
-    case ContentBlock::Type::kImage: return kImageTokens;
+    case ContentBlock::Type::kText:
+      return CountTokens(block.text);
+    case ContentBlock::Type::kJson:
+      return CountTokens(Dump(block.json));
+    case ContentBlock::Type::kImage:
+      return kImageTokens;
     case ContentBlock::Type::kToolUse:
       return CountTokens(block.tool_use.name) + CountTokens(Dump(block.tool_use.input));
     case ContentBlock::Type::kToolResult: {
@@ -195,7 +200,8 @@ int64_t CountInputTokens(const ChatRequest& request) {
     for (const auto& block : m.content) n += BlockTokens(block);
   }
   for (const auto& tool : request.tools) {
-    n += CountTokens(tool.name) + CountTokens(tool.description) + CountTokens(Dump(tool.input_schema));
+    n += CountTokens(tool.name) + CountTokens(tool.description) +
+         CountTokens(Dump(tool.input_schema));
   }
   return n;
 }

@@ -66,8 +66,9 @@ TEST(ExtractiveChat, SameInputSameOutput) {
 
 TEST(ExtractiveChat, AnswersFromAnEarlierTurnInOriginalOrder) {
   ChatRequest r;
-  r.messages.push_back(User("Notes: The meeting is on Tuesday. Lunch is pizza. "
-                            "The meeting room is 4B. Parking is free."));
+  r.messages.push_back(
+      User("Notes: The meeting is on Tuesday. Lunch is pizza. "
+           "The meeting room is 4B. Parking is free."));
   r.messages.push_back(Assistant("Noted."));
   r.messages.push_back(User("Where and when is the meeting?"));
   auto out = AnswerChat(r);
@@ -176,7 +177,8 @@ TEST(ExtractiveChat, ForcedToolGetsSchemaValidInput) {
   r.tools.push_back(Tool("search", json::parse(R"({"type":"object","properties":{
       "q":{"type":"string"},"limit":{"type":"integer","minimum":1}},"required":["q","limit"]})")));
   r.tools.push_back(Tool("book", json::parse(R"({"type":"object","properties":{
-      "city":{"type":"string"},"class":{"enum":["economy","business"]}},"required":["city","class"]})")));
+      "city":{"type":"string"},"class":{"enum":["economy","business"]}},
+      "required":["city","class"]})")));
   r.tool_choice = ToolChoice{ToolChoice::Mode::kAny, ""};
   auto any = AnswerChat(r);
   ASSERT_TRUE(any.ok());
@@ -192,7 +194,8 @@ TEST(ExtractiveChat, ForcedToolGetsSchemaValidInput) {
   auto named = AnswerChat(r);
   ASSERT_TRUE(named.ok());
   EXPECT_EQ(named->content[0].tool_use.name, "book");
-  EXPECT_EQ(named->content[0].tool_use.input, json({{"city", "Book Berlin"}, {"class", "economy"}}));
+  EXPECT_EQ(named->content[0].tool_use.input,
+            json({{"city", "Book Berlin"}, {"class", "economy"}}));
 
   r.tool_choice = ToolChoice{ToolChoice::Mode::kAuto, ""};
   auto automatic = AnswerChat(r);

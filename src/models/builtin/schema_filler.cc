@@ -43,7 +43,8 @@ const json* Resolve(const json& root, const std::string& ref) {
       auto it = node->find(token);
       node = it == node->end() ? nullptr : &*it;
     } else if (node->is_array() && !token.empty() &&
-               std::all_of(token.begin(), token.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+               std::all_of(token.begin(), token.end(),
+                           [](char c) { return c >= '0' && c <= '9'; }) &&
                token.size() < 10 && std::stoul(token) < node->size()) {
       node = &(*node)[std::stoul(token)];
     } else {

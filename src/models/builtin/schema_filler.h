@@ -20,9 +20,8 @@
 // exception or a crash.
 #pragma once
 
-#include <string_view>
-
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 namespace basalt::models::builtin {
 

@@ -128,7 +128,8 @@ TEST(SchemaFiller, BoundsAndDefaults) {
   EXPECT_EQ(FillFromSchema(json::parse(R"({"type":"null"})"), "hi"), nullptr);
   EXPECT_EQ(FillFromSchema(json::parse(R"({"type":"array","items":{"type":"integer"}})"), "x"),
             json::array());
-  EXPECT_EQ(FillFromSchema(json::parse(R"({"properties":{"a":{"type":"boolean"}},"required":["a"]})"), ""),
+  EXPECT_EQ(FillFromSchema(
+                json::parse(R"({"properties":{"a":{"type":"boolean"}},"required":["a"]})"), ""),
             json({{"a", false}}));
   const json all_of = json::parse(R"({"allOf":[
       {"type":"object","properties":{"a":{"type":"integer"}},"required":["a"]},
@@ -137,15 +138,18 @@ TEST(SchemaFiller, BoundsAndDefaults) {
 }
 
 TEST(SchemaFiller, MaxLengthCountsCharactersNotBytes) {
-  const json value = FillFromSchema(json::parse(R"({"type":"string","maxLength":2})"), "\xC3\xA9t\xC3\xA9");
+  const json value =
+      FillFromSchema(json::parse(R"({"type":"string","maxLength":2})"), "\xC3\xA9t\xC3\xA9");
   EXPECT_EQ(value, "\xC3\xA9t");
 }
 
 TEST(SchemaFiller, MalformedAndCyclicSchemasYieldAValue) {
   EXPECT_EQ(FillFromSchema(json("nonsense"), "q"), "q");
-  EXPECT_EQ(FillFromSchema(json::parse(R"({"type":"object","required":"a"})"), "q"), json::object());
-  EXPECT_EQ(FillFromSchema(json::parse(R"({"type":"object","required":[1,"a"],"properties":[]})"), "q"),
-            json({{"a", "q"}}));
+  EXPECT_EQ(FillFromSchema(json::parse(R"({"type":"object","required":"a"})"), "q"),
+            json::object());
+  EXPECT_EQ(
+      FillFromSchema(json::parse(R"({"type":"object","required":[1,"a"],"properties":[]})"), "q"),
+      json({{"a", "q"}}));
   EXPECT_EQ(FillFromSchema(json::parse(R"({"$ref":"#/nowhere/~1x"})"), "q"), "q");
   const json cyclic = json::parse(R"({"type":"object","properties":{"next":{"$ref":"#"}},
                                        "required":["next"]})");

@@ -12,10 +12,9 @@ namespace {
 // Lowercase abbreviations (without their final '.') that do not end a
 // sentence. Sorted, for binary search.
 constexpr std::array<std::string_view, 38> kAbbreviations = {
-    "al",   "apr",  "approx", "aug", "ave", "co",  "corp", "dec", "dept", "dr",
-    "est",  "etc",  "feb",    "fig", "gen", "inc", "jan",  "jr",  "jul",  "jun",
-    "ltd",  "mar",  "mr",     "mrs", "ms",  "mt",  "no",   "nov", "oct",  "prof",
-    "rev",  "sep",  "sept",   "sr",  "st",  "vol", "vs",   "wt"};
+    "al",  "approx", "apr", "aug",  "ave", "co",  "corp", "dec", "dept", "dr",  "est", "etc", "feb",
+    "fig", "gen",    "inc", "jan",  "jr",  "jul", "jun",  "ltd", "mar",  "mr",  "mrs", "ms",  "mt",
+    "no",  "nov",    "oct", "prof", "rev", "sep", "sept", "sr",  "st",   "vol", "vs",  "wt"};
 static_assert(std::ranges::is_sorted(kAbbreviations));
 
 bool IsCloser(char c) { return c == '"' || c == '\'' || c == ')' || c == ']'; }

@@ -11,34 +11,33 @@ namespace {
 // Sorted, for binary search. Question words and auxiliaries are included so a
 // question's content words carry its weight.
 constexpr std::array<std::string_view, 124> kStopwords = {
-    "a",       "about",  "above",  "after",  "again",   "against", "all",     "am",
-    "an",      "and",    "any",    "are",    "as",      "at",      "be",      "because",
-    "been",    "before", "being",  "below",  "between", "both",    "but",     "by",
-    "can",     "could",  "did",    "do",     "does",    "doing",   "down",    "during",
-    "each",    "few",    "for",    "from",   "further", "had",     "has",     "have",
-    "having",  "he",     "her",    "here",   "hers",    "herself", "him",     "himself",
-    "his",     "how",    "i",      "if",     "in",      "into",    "is",      "it",
-    "its",     "itself", "just",   "me",     "more",    "most",    "my",      "myself",
-    "no",      "nor",    "not",    "now",    "of",      "off",     "on",      "once",
-    "only",    "or",     "other",  "our",    "ours",    "out",     "over",    "own",
-    "please",  "same",   "she",    "should", "so",      "some",    "such",    "tell",
-    "than",    "that",   "the",    "their",  "theirs",  "them",    "then",    "there",
-    "these",   "they",   "this",   "those",  "through", "to",      "too",     "under",
-    "until",   "up",     "very",   "was",    "we",      "were",    "what",    "when",
-    "where",   "which",  "while",  "who",    "whom",    "why",     "will",    "with",
-    "would",   "you",    "your",   "yours"};
+    "a",       "about",   "above",   "after",  "again",  "against", "all",     "am",    "an",
+    "and",     "any",     "are",     "as",     "at",     "be",      "because", "been",  "before",
+    "being",   "below",   "between", "both",   "but",    "by",      "can",     "could", "did",
+    "do",      "does",    "doing",   "down",   "during", "each",    "few",     "for",   "from",
+    "further", "had",     "has",     "have",   "having", "he",      "her",     "here",  "hers",
+    "herself", "him",     "himself", "his",    "how",    "i",       "if",      "in",    "into",
+    "is",      "it",      "its",     "itself", "just",   "me",      "more",    "most",  "my",
+    "myself",  "no",      "nor",     "not",    "now",    "of",      "off",     "on",    "once",
+    "only",    "or",      "other",   "our",    "ours",   "out",     "over",    "own",   "please",
+    "same",    "she",     "should",  "so",     "some",   "such",    "tell",    "than",  "that",
+    "the",     "their",   "theirs",  "them",   "then",   "there",   "these",   "they",  "this",
+    "those",   "through", "to",      "too",    "under",  "until",   "up",      "very",  "was",
+    "we",      "were",    "what",    "when",   "where",  "which",   "while",   "who",   "whom",
+    "why",     "will",    "with",    "would",  "you",    "your",    "yours"};
 static_assert(std::ranges::is_sorted(kStopwords));
 
 bool EndsWith(const std::string& s, std::string_view suffix) {
-  return s.size() >= suffix.size() && std::string_view(s).substr(s.size() - suffix.size()) == suffix;
+  return s.size() >= suffix.size() &&
+         std::string_view(s).substr(s.size() - suffix.size()) == suffix;
 }
 
 bool IsVowel(char c) { return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u'; }
 
 void Undouble(std::string* s) {
   const size_t n = s->size();
-  if (n >= 3 && (*s)[n - 1] == (*s)[n - 2] && !IsVowel((*s)[n - 1]) &&
-      (*s)[n - 1] != 'l' && (*s)[n - 1] != 's' && (*s)[n - 1] != 'z') {
+  if (n >= 3 && (*s)[n - 1] == (*s)[n - 2] && !IsVowel((*s)[n - 1]) && (*s)[n - 1] != 'l' &&
+      (*s)[n - 1] != 's' && (*s)[n - 1] != 'z') {
     s->pop_back();
   }
 }

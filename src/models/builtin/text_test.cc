@@ -1,4 +1,5 @@
 // Sentence splitting, term extraction and BM25 ranking.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -78,7 +79,7 @@ TEST(Ranker, RarerTermsWeighMoreAndTiesGoToTheEarlierSentence) {
   EXPECT_GT(scores[0], 0);
   EXPECT_EQ(scores[2], 0);
   EXPECT_EQ(scores[3], 0);
-  EXPECT_THAT(SelectTop(scores, 3), ElementsAre(1));        // 0 is under half the best
+  EXPECT_THAT(SelectTop(scores, 3), ElementsAre(1));          // 0 is under half the best
   EXPECT_THAT(SelectTop(scores, 3, 0.0), ElementsAre(0, 1));  // original order
   EXPECT_THAT(SelectTop({1.0, 2.0, 2.0, 2.0}, 2), ElementsAre(1, 2));
   EXPECT_TRUE(SelectTop({0.0, 0.0}, 3).empty());

@@ -12,7 +12,7 @@ TEST(Tokenizer, CountsWordsInGroupsOfFourCharactersAndPunctuationAlone) {
   EXPECT_EQ(CountTokens(" \t\n "), 0);
   EXPECT_EQ(CountTokens("cat"), 1);
   EXPECT_EQ(CountTokens("word"), 1);
-  EXPECT_EQ(CountTokens("tokenizer"), 3);  // toke|nize|r
+  EXPECT_EQ(CountTokens("tokenizer"), 3);      // toke|nize|r
   EXPECT_EQ(CountTokens("Hello, world!"), 6);  // Hell|o|,|worl|d|!
   EXPECT_EQ(CountTokens("a b c"), 3);
   EXPECT_EQ(CountTokens("3.14"), 3);
@@ -31,7 +31,8 @@ TEST(Tokenizer, SpansCoverTheTextAndMatchTheCount) {
 }
 
 TEST(Tokenizer, NeverSplitsAUtf8Character) {
-  const std::string text = "h\xC3\xA9llo \xE2\x82\xAC\xE2\x82\xAC\xE2\x82\xAC\xE2\x82\xAC\xE2\x82\xAC";
+  const std::string text =
+      "h\xC3\xA9llo \xE2\x82\xAC\xE2\x82\xAC\xE2\x82\xAC\xE2\x82\xAC\xE2\x82\xAC";
   const auto spans = Tokenize(text);
   ASSERT_EQ(spans.size(), 4u);  // hél l|o  €€€€|€
   EXPECT_EQ(text.substr(spans[0].begin, spans[0].end - spans[0].begin), "h\xC3\xA9ll");

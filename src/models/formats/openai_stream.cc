@@ -126,7 +126,7 @@ absl::Status ChunkParser::Feed(const Json& chunk, std::vector<ChatDelta>* out) {
     const Json* message = Find(*error, "message");
     return absl::UnavailableError(StrCat(
         "upstream stream error: ",
-        message != nullptr && message->is_string() ? message->get<std::string>() : Dump(*error)));
+        message != nullptr && message->is_string() ? message->get<std::string>() : formats::Dump(*error)));
   }
   if (!started_) {
     started_ = true;
