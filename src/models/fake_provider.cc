@@ -78,10 +78,12 @@ class FakeChatStream final : public ChatStream {
 
   asio::awaitable<absl::StatusOr<std::optional<ChatDelta>>> Next() override {
     if (next_ < deltas_.size()) {
-      if (!co_await Wait(delta_delay_, *shared_)) {
-        co_return absl::CancelledError("fake stream read cancelled");
-      }
-      co_return std::optional<ChatDelta>(deltas_[next_++]);
+      // The result is named, not tested inside `if (co_await ...)`: g++ 12 emitted a
+      // trap for that form here (nested in another if).
+      const bool waited = co_await Wait(delta_delay_, *shared_);
+      if (!waited) co_return absl::CancelledError("fake stream read cancelled");
+      std::optional<ChatDelta> delta = deltas_[next_++];
+      co_return delta;
     }
     if (!error_.ok()) co_return error_;
     co_return std::optional<ChatDelta>();
@@ -217,14 +219,15 @@ std::vector<ChatDelta> FakeProvider::DeltasFor(const ChatResponse& response) {
 }
 
 asio::awaitable<absl::StatusOr<ChatResponse>> FakeProvider::Chat(const RequestContext& ctx,
-                                                                const ChatRequest& request) {
+                                                                 const ChatRequest& request) {
   InFlight in_flight(*shared_);
   {
     absl::MutexLock lock(&mu_);
     chat_requests_.push_back(request);
   }
   Step step = Begin();
-  if (!co_await Wait(step.delay, *shared_)) co_return absl::CancelledError("fake call cancelled");
+  const bool waited = co_await Wait(step.delay, *shared_);
+  if (!waited) co_return absl::CancelledError("fake call cancelled");
   if (!step.status.ok()) co_return step.status;
   ChatResponse response = step.chat ? *step.chat : DefaultAnswer(request);
   if (response.model.empty()) response.model = request.model;
@@ -247,9 +250,8 @@ asio::awaitable<absl::StatusOr<std::unique_ptr<ChatStream>>> FakeProvider::Strea
       chat_requests_.push_back(request);
     }
     step = Begin();
-    if (!co_await Wait(step.delay, *shared_)) {
-      co_return absl::CancelledError("fake call cancelled");
-    }
+    const bool waited = co_await Wait(step.delay, *shared_);
+    if (!waited) co_return absl::CancelledError("fake call cancelled");
     if (!step.status.ok()) co_return step.status;
   }
   std::vector<ChatDelta> deltas = step.deltas;
@@ -258,8 +260,8 @@ asio::awaitable<absl::StatusOr<std::unique_ptr<ChatStream>>> FakeProvider::Strea
     if (response.model.empty()) response.model = request.model;
     deltas = DeltasFor(response);
   }
-  co_return std::make_unique<FakeChatStream>(std::move(deltas), step.delta_delay,
-                                             step.stream_error, shared_);
+  co_return std::make_unique<FakeChatStream>(std::move(deltas), step.delta_delay, step.stream_error,
+                                             shared_);
 }
 
 asio::awaitable<absl::StatusOr<EmbeddingResponse>> FakeProvider::Embed(
@@ -270,7 +272,8 @@ asio::awaitable<absl::StatusOr<EmbeddingResponse>> FakeProvider::Embed(
     embed_requests_.push_back(request);
   }
   Step step = Begin();
-  if (!co_await Wait(step.delay, *shared_)) co_return absl::CancelledError("fake call cancelled");
+  const bool waited = co_await Wait(step.delay, *shared_);
+  if (!waited) co_return absl::CancelledError("fake call cancelled");
   if (!step.status.ok()) co_return step.status;
   if (step.embedding) co_return *step.embedding;
   EmbeddingResponse response;

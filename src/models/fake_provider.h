@@ -44,7 +44,7 @@ class FakeProvider final : public ModelProvider {
     std::optional<ChatResponse> chat;    // Chat's answer and StreamChat's deltas' source
     std::vector<ChatDelta> deltas;       // StreamChat: exactly these, when not empty
     std::chrono::milliseconds delta_delay{0};  // StreamChat: before each delta
-    absl::Status stream_error;  // StreamChat: not OK: after the deltas, fail with it
+    absl::Status stream_error;                 // StreamChat: not OK: after the deltas, fail with it
     std::optional<EmbeddingResponse> embedding;  // Embed's answer
 
     static Step Ok() { return Step{}; }
@@ -61,21 +61,21 @@ class FakeProvider final : public ModelProvider {
   void PushFailures(const absl::Status& status, int times);
   void SetDefault(Step step);
   void SetModels(std::vector<ModelInfo> models);  // ListModels' answer
-  void SetListError(absl::Status status);          // ListModels fails with it when not OK
+  void SetListError(absl::Status status);         // ListModels fails with it when not OK
 
   // Observations.
-  int calls() const;            // Chat + StreamChat + Embed calls started
-  int cancellations() const;    // calls or stream reads that saw cancellation while waiting
-  int in_flight() const;        // calls started and not yet answered
-  int max_in_flight() const;    // the most ever in flight at once
-  int open_streams() const;     // streams returned and not yet destroyed
+  int calls() const;          // Chat + StreamChat + Embed calls started
+  int cancellations() const;  // calls or stream reads that saw cancellation while waiting
+  int in_flight() const;      // calls started and not yet answered
+  int max_in_flight() const;  // the most ever in flight at once
+  int open_streams() const;   // streams returned and not yet destroyed
   std::vector<ChatRequest> chat_requests() const;  // Chat and StreamChat, in call order
   std::vector<EmbeddingRequest> embed_requests() const;
 
   // ModelProvider.
   std::string_view name() const override { return name_; }
   boost::asio::awaitable<absl::StatusOr<ChatResponse>> Chat(const RequestContext& ctx,
-                                                           const ChatRequest& request) override;
+                                                            const ChatRequest& request) override;
   boost::asio::awaitable<absl::StatusOr<std::unique_ptr<ChatStream>>> StreamChat(
       const RequestContext& ctx, const ChatRequest& request) override;
   boost::asio::awaitable<absl::StatusOr<EmbeddingResponse>> Embed(

@@ -95,8 +95,10 @@ Conversation Gather(const ChatRequest& request) {
       }
     }
   }
+  // A question is never an answer (an earlier turn may have asked the same).
   std::set<std::string> seen;
-  std::erase_if(c.candidates, [&](const std::string& s) { return !seen.insert(s).second; });
+  std::erase_if(c.candidates,
+                [&](const std::string& s) { return IsQuestion(s) || !seen.insert(s).second; });
   return c;
 }
 

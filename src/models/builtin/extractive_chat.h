@@ -7,7 +7,7 @@
 //      "Context: ... Question: ...?" message works.
 //   2. Candidates are the sentences of the system prompt, of every earlier
 //      turn and of tool results (a JSON tool result is one candidate), in
-//      conversation order, duplicates dropped.
+//      conversation order, duplicates and questions dropped.
 //   3. Candidates are ranked by BM25 against the query's terms (ranker.h,
 //      terms.h). The best — at most 3, fewer when max_tokens is small (one per
 //      24 tokens), each scoring at least half the best — are answered in

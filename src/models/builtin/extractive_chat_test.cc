@@ -71,6 +71,8 @@ TEST(ExtractiveChat, AnswersFromAnEarlierTurnInOriginalOrder) {
            "The meeting room is 4B. Parking is free."));
   r.messages.push_back(Assistant("Noted."));
   r.messages.push_back(User("Where and when is the meeting?"));
+  r.messages.push_back(Assistant("I could not find an answer to that in the conversation."));
+  r.messages.push_back(User("Where and when is the meeting?"));  // asked again: not an answer
   auto out = AnswerChat(r);
   ASSERT_TRUE(out.ok());
   EXPECT_EQ(TextOf(*out), "Notes: The meeting is on Tuesday. The meeting room is 4B.");

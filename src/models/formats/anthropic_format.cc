@@ -83,8 +83,8 @@ absl::StatusOr<std::vector<ContentBlock>> ParseBlocks(const Json& content, std::
     return blocks;
   }
   if (!content.is_array()) {
-    return FieldError(path, StrCat("must be a string or an array of blocks, got ",
-                                   formats::TypeName(content)));
+    return FieldError(
+        path, StrCat("must be a string or an array of blocks, got ", formats::TypeName(content)));
   }
   for (size_t i = 0; i < content.size(); ++i) {
     FORMATS_ASSIGN_OR_RETURN(ContentBlock block,
@@ -129,7 +129,8 @@ absl::StatusOr<ToolSpec> ParseTool(const Json& tool, std::string_view path) {
   FORMATS_ASSIGN_OR_RETURN(std::optional<std::string> description,
                            formats::GetOptionalString(tool, "description", path));
   spec.description = description.value_or("");
-  FORMATS_ASSIGN_OR_RETURN(const Json* schema, formats::GetObject(tool, "input_schema", path, true));
+  FORMATS_ASSIGN_OR_RETURN(const Json* schema,
+                           formats::GetObject(tool, "input_schema", path, true));
   spec.input_schema = *schema;
   return spec;
 }
@@ -147,7 +148,8 @@ absl::StatusOr<ToolChoice> ParseToolChoice(const Json& choice) {
     out.mode = ToolChoice::Mode::kTool;
     FORMATS_ASSIGN_OR_RETURN(out.name, formats::GetString(choice, "name", "tool_choice"));
   } else {
-    return FieldError("tool_choice.type", StrCat("unknown value '", type, "' (auto, any, tool, none)"));
+    return FieldError("tool_choice.type",
+                      StrCat("unknown value '", type, "' (auto, any, tool, none)"));
   }
   return out;
 }
@@ -167,7 +169,8 @@ absl::Status ParseMessages(const Json& messages, ChatRequest* request) {
     }
     const Json* content = Find(message, "content");
     if (content == nullptr) return FieldError(FieldPath(path, "content"), "is required");
-    FORMATS_ASSIGN_OR_RETURN(turn.content, ParseBlocks(*content, FieldPath(path, "content"), false));
+    FORMATS_ASSIGN_OR_RETURN(turn.content,
+                             ParseBlocks(*content, FieldPath(path, "content"), false));
     request->messages.push_back(std::move(turn));
   }
   return absl::OkStatus();
@@ -192,7 +195,8 @@ absl::StatusOr<ChatRequest> ParseChatRequest(const Json& body, const ParseOption
                            formats::GetOptionalNumber(body, "temperature", "", 0.0, 1.0));
   FORMATS_ASSIGN_OR_RETURN(request.top_p, formats::GetOptionalNumber(body, "top_p", "", 0.0, 1.0));
   FORMATS_ASSIGN_OR_RETURN(request.stop, formats::GetStringList(body, "stop_sequences", ""));
-  FORMATS_ASSIGN_OR_RETURN(std::optional<bool> stream, formats::GetOptionalBool(body, "stream", ""));
+  FORMATS_ASSIGN_OR_RETURN(std::optional<bool> stream,
+                           formats::GetOptionalBool(body, "stream", ""));
   request.stream = stream.value_or(false);
   FORMATS_ASSIGN_OR_RETURN(const Json* tools, formats::GetArray(body, "tools", "", false));
   for (size_t i = 0; tools != nullptr && i < tools->size(); ++i) {
@@ -202,8 +206,9 @@ absl::StatusOr<ChatRequest> ParseChatRequest(const Json& body, const ParseOption
   if (const Json* choice = Find(body, "tool_choice")) {
     FORMATS_ASSIGN_OR_RETURN(request.tool_choice, ParseToolChoice(*choice));
   }
-  static const char* const kKnown[] = {"model",  "messages", "system", "max_tokens",  "temperature",
-                                       "top_p",  "stop_sequences", "stream", "tools", "tool_choice"};
+  static const char* const kKnown[] = {"model",       "messages",   "system",         "max_tokens",
+                                       "temperature", "top_p",      "stop_sequences", "stream",
+                                       "tools",       "tool_choice"};
   for (auto it = body.begin(); it != body.end(); ++it) {
     bool known = false;
     for (const char* k : kKnown) known = known || it.key() == k;
@@ -216,13 +221,16 @@ namespace {
 
 Json RenderBlock(const ContentBlock& block) {
   switch (block.type) {
-    case ContentBlock::Type::kText: return {{"type", "text"}, {"text", block.text}};
-    case ContentBlock::Type::kJson: return {{"type", "text"}, {"text", formats::Dump(block.json)}};
+    case ContentBlock::Type::kText:
+      return {{"type", "text"}, {"text", block.text}};
+    case ContentBlock::Type::kJson:
+      return {{"type", "text"}, {"text", formats::Dump(block.json)}};
     case ContentBlock::Type::kImage: {
       const ImageContent image = formats::InlineDataUrl(block.image);
-      Json source = image.url.empty()
-                        ? Json{{"type", "base64"}, {"media_type", image.media_type}, {"data", image.data}}
-                        : Json{{"type", "url"}, {"url", image.url}};
+      Json source =
+          image.url.empty()
+              ? Json{{"type", "base64"}, {"media_type", image.media_type}, {"data", image.data}}
+              : Json{{"type", "url"}, {"url", image.url}};
       return {{"type", "image"}, {"source", std::move(source)}};
     }
     case ContentBlock::Type::kToolUse:
@@ -254,10 +262,14 @@ Json RenderBlocks(const std::vector<ContentBlock>& blocks) {
 
 Json RenderToolChoice(const ToolChoice& choice) {
   switch (choice.mode) {
-    case ToolChoice::Mode::kAuto: return {{"type", "auto"}};
-    case ToolChoice::Mode::kAny: return {{"type", "any"}};
-    case ToolChoice::Mode::kNone: return {{"type", "none"}};
-    case ToolChoice::Mode::kTool: return {{"type", "tool"}, {"name", choice.name}};
+    case ToolChoice::Mode::kAuto:
+      return {{"type", "auto"}};
+    case ToolChoice::Mode::kAny:
+      return {{"type", "any"}};
+    case ToolChoice::Mode::kNone:
+      return {{"type", "none"}};
+    case ToolChoice::Mode::kTool:
+      return {{"type", "tool"}, {"name", choice.name}};
   }
   return {{"type", "auto"}};
 }
@@ -265,7 +277,8 @@ Json RenderToolChoice(const ToolChoice& choice) {
 absl::StatusOr<ChatResponse> ParseResponse(const Json& body) {
   FORMATS_RETURN_IF_ERROR(formats::ExpectObject(body, "body"));
   ChatResponse response;
-  FORMATS_ASSIGN_OR_RETURN(std::optional<std::string> id, formats::GetOptionalString(body, "id", ""));
+  FORMATS_ASSIGN_OR_RETURN(std::optional<std::string> id,
+                           formats::GetOptionalString(body, "id", ""));
   response.id = id.value_or("");
   FORMATS_ASSIGN_OR_RETURN(std::optional<std::string> model,
                            formats::GetOptionalString(body, "model", ""));
@@ -276,7 +289,8 @@ absl::StatusOr<ChatResponse> ParseResponse(const Json& body) {
     const Json* type = Find(block, "type");
     // Thinking and server-tool blocks have no canonical form; skip them.
     if (type == nullptr || !type->is_string() || (*type != "text" && *type != "tool_use")) continue;
-    FORMATS_ASSIGN_OR_RETURN(ContentBlock parsed, ParseBlock(block, IndexPath("content", i), false));
+    FORMATS_ASSIGN_OR_RETURN(ContentBlock parsed,
+                             ParseBlock(block, IndexPath("content", i), false));
     response.content.push_back(std::move(parsed));
   }
   FORMATS_ASSIGN_OR_RETURN(std::optional<std::string> stop,

@@ -22,13 +22,12 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -69,6 +68,13 @@ using Event = std::pair<std::string, nlohmann::json>;
 // kMessageStop delta is held until kUsage (or Finish) arrives.
 class EventRenderer {
  public:
+  struct Options {
+    std::string id;     // empty: the kMessageStart delta's id
+    std::string model;  // empty: the kMessageStart delta's model
+  };
+  EventRenderer() = default;
+  explicit EventRenderer(Options options) : options_(std::move(options)) {}
+
   std::vector<Event> Render(const ChatDelta& delta);
   // Flushes a held kMessageStop when the stream ended without kUsage.
   std::vector<Event> Finish();
@@ -77,6 +83,7 @@ class EventRenderer {
 
  private:
   std::vector<Event> StopEvents(const Usage& usage);
+  Options options_;
   bool stop_pending_ = false;
   bool stopped_ = false;
   ChatDelta stop_;

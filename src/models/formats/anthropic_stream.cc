@@ -11,25 +11,25 @@ using formats::Json;
 std::vector<Event> EventRenderer::StopEvents(const Usage& usage) {
   stop_pending_ = false;
   stopped_ = true;
-  Json delta = {{"stop_reason", StopReasonWireName(stop_.stop_reason)},
-                {"stop_sequence",
-                 stop_.stop_sequence.empty() ? Json(nullptr) : Json(stop_.stop_sequence)}};
-  return {{"message_delta",
-           {{"type", "message_delta"},
-            {"delta", std::move(delta)},
-            {"usage",
-             {{"input_tokens", usage.input_tokens}, {"output_tokens", usage.output_tokens}}}}},
-          {"message_stop", {{"type", "message_stop"}}}};
+  Json delta = {
+      {"stop_reason", StopReasonWireName(stop_.stop_reason)},
+      {"stop_sequence", stop_.stop_sequence.empty() ? Json(nullptr) : Json(stop_.stop_sequence)}};
+  return {
+      {"message_delta",
+       {{"type", "message_delta"},
+        {"delta", std::move(delta)},
+        {"usage", {{"input_tokens", usage.input_tokens}, {"output_tokens", usage.output_tokens}}}}},
+      {"message_stop", {{"type", "message_stop"}}}};
 }
 
 std::vector<Event> EventRenderer::Render(const ChatDelta& delta) {
   switch (delta.type) {
     case ChatDelta::Type::kMessageStart: {
       // Usage is only known at the end; it travels in message_delta.
-      Json message = {{"id", delta.id},
+      Json message = {{"id", options_.id.empty() ? delta.id : options_.id},
                       {"type", "message"},
                       {"role", "assistant"},
-                      {"model", delta.model},
+                      {"model", options_.model.empty() ? delta.model : options_.model},
                       {"content", Json::array()},
                       {"stop_reason", nullptr},
                       {"stop_sequence", nullptr},
@@ -117,15 +117,16 @@ absl::Status EventParser::Feed(std::string_view event, const Json& data,
   if (event == "message_start") {
     const Json* message = Find(data, "message");
     if (message == nullptr || !message->is_object()) return Malformed(event, "no message");
-    if (const Json* usage = Find(*message, "usage")) input_tokens_ = IntOr(*usage, "input_tokens", 0);
+    if (const Json* usage = Find(*message, "usage"))
+      input_tokens_ = IntOr(*usage, "input_tokens", 0);
     started_ = true;
-    out->push_back(formats::MessageStartDelta(StringOr(*message, "id"), StringOr(*message, "model")));
+    out->push_back(
+        formats::MessageStartDelta(StringOr(*message, "id"), StringOr(*message, "model")));
     return absl::OkStatus();
   }
   const Json* index_json = Find(data, "index");
-  const int index = index_json != nullptr && index_json->is_number_integer()
-                        ? index_json->get<int>()
-                        : -1;
+  const int index =
+      index_json != nullptr && index_json->is_number_integer() ? index_json->get<int>() : -1;
   if (event == "content_block_start") {
     const Json* block = Find(data, "content_block");
     if (index < 0 || block == nullptr) return Malformed(event, "no index or content_block");
@@ -174,9 +175,9 @@ absl::Status EventParser::Feed(std::string_view event, const Json& data,
     const Json* delta = Find(data, "delta");
     if (delta == nullptr) return Malformed(event, "no delta");
     const std::string reason = StringOr(*delta, "stop_reason");
-    const StopReason stop = reason == "refusal"
-                                ? StopReason::kContentFiltered
-                                : formats::StopReasonFromName(reason).value_or(StopReason::kEndTurn);
+    const StopReason stop =
+        reason == "refusal" ? StopReason::kContentFiltered
+                            : formats::StopReasonFromName(reason).value_or(StopReason::kEndTurn);
     out->push_back(formats::MessageStopDelta(stop, StringOr(*delta, "stop_sequence")));
     Usage usage{input_tokens_, 0};
     if (const Json* u = Find(data, "usage")) {

@@ -32,7 +32,8 @@ absl::StatusOr<ImageContent> ParseImage(const Json& image, std::string_view path
   } else if (Find(*source, "s3Location") != nullptr) {
     FORMATS_ASSIGN_OR_RETURN(const Json* s3,
                              formats::GetObject(*source, "s3Location", source_path, true));
-    FORMATS_ASSIGN_OR_RETURN(out.url, formats::GetString(*s3, "uri", FieldPath(source_path, "s3Location")));
+    FORMATS_ASSIGN_OR_RETURN(out.url,
+                             formats::GetString(*s3, "uri", FieldPath(source_path, "s3Location")));
   } else {
     return FieldError(source_path, "must hold bytes or s3Location");
   }
@@ -63,7 +64,8 @@ absl::StatusOr<std::vector<ContentBlock>> ParseToolResultContent(const Json& con
       block.json = content[i]["json"];
     } else if (member == "image") {
       block.type = ContentBlock::Type::kImage;
-      FORMATS_ASSIGN_OR_RETURN(block.image, ParseImage(content[i]["image"], FieldPath(item_path, "image")));
+      FORMATS_ASSIGN_OR_RETURN(block.image,
+                               ParseImage(content[i]["image"], FieldPath(item_path, "image")));
     } else {
       return FieldError(item_path, StrCat("unknown tool result block type '", member, "'"));
     }
@@ -152,10 +154,12 @@ absl::Status ParseSystem(const Json& system, ChatRequest* request) {
 absl::Status ParseInferenceConfig(const Json& config, ChatRequest* request) {
   constexpr std::string_view kPath = "inferenceConfig";
   FORMATS_RETURN_IF_ERROR(formats::ExpectObject(config, kPath));
-  FORMATS_ASSIGN_OR_RETURN(request->max_tokens, formats::GetOptionalInt(config, "maxTokens", kPath, 1));
+  FORMATS_ASSIGN_OR_RETURN(request->max_tokens,
+                           formats::GetOptionalInt(config, "maxTokens", kPath, 1));
   FORMATS_ASSIGN_OR_RETURN(request->temperature,
                            formats::GetOptionalNumber(config, "temperature", kPath, 0.0, 1.0));
-  FORMATS_ASSIGN_OR_RETURN(request->top_p, formats::GetOptionalNumber(config, "topP", kPath, 0.0, 1.0));
+  FORMATS_ASSIGN_OR_RETURN(request->top_p,
+                           formats::GetOptionalNumber(config, "topP", kPath, 0.0, 1.0));
   FORMATS_ASSIGN_OR_RETURN(request->stop, formats::GetStringList(config, "stopSequences", kPath));
   return absl::OkStatus();
 }
@@ -174,7 +178,8 @@ absl::Status ParseToolConfig(const Json& config, ChatRequest* request) {
       return FieldError(path, StrCat("tool type '", member, "' is not supported (only toolSpec)"));
     }
     const std::string spec_path = FieldPath(path, "toolSpec");
-    FORMATS_ASSIGN_OR_RETURN(const Json* spec_json, formats::GetObject(tool, "toolSpec", path, true));
+    FORMATS_ASSIGN_OR_RETURN(const Json* spec_json,
+                             formats::GetObject(tool, "toolSpec", path, true));
     ToolSpec spec;
     FORMATS_ASSIGN_OR_RETURN(spec.name, formats::GetString(*spec_json, "name", spec_path));
     if (spec.name.empty()) return FieldError(FieldPath(spec_path, "name"), "must not be empty");
@@ -183,8 +188,9 @@ absl::Status ParseToolConfig(const Json& config, ChatRequest* request) {
     spec.description = description.value_or("");
     FORMATS_ASSIGN_OR_RETURN(const Json* schema,
                              formats::GetObject(*spec_json, "inputSchema", spec_path, true));
-    FORMATS_ASSIGN_OR_RETURN(const Json* json,
-                             formats::GetObject(*schema, "json", FieldPath(spec_path, "inputSchema"), true));
+    FORMATS_ASSIGN_OR_RETURN(
+        const Json* json,
+        formats::GetObject(*schema, "json", FieldPath(spec_path, "inputSchema"), true));
     spec.input_schema = *json;
     request->tools.push_back(std::move(spec));
   }
@@ -198,7 +204,8 @@ absl::Status ParseToolConfig(const Json& config, ChatRequest* request) {
     } else if (member == "tool") {
       out.mode = ToolChoice::Mode::kTool;
       FORMATS_ASSIGN_OR_RETURN(const Json* tool, formats::GetObject(*choice, "tool", path, true));
-      FORMATS_ASSIGN_OR_RETURN(out.name, formats::GetString(*tool, "name", FieldPath(path, "tool")));
+      FORMATS_ASSIGN_OR_RETURN(out.name,
+                               formats::GetString(*tool, "name", FieldPath(path, "tool")));
     } else if (member != "auto") {
       return FieldError(path, StrCat("unknown tool choice '", member, "' (auto, any, tool)"));
     }
@@ -219,13 +226,15 @@ absl::StatusOr<ChatRequest> ParseChatRequest(const Json& body) {
     FORMATS_RETURN_IF_ERROR(formats::ExpectObject(message, path));
     FORMATS_ASSIGN_OR_RETURN(std::string role, formats::GetString(message, "role", path));
     if (role != "user" && role != "assistant") {
-      return FieldError(FieldPath(path, "role"), StrCat("unknown role '", role, "' (user, assistant)"));
+      return FieldError(FieldPath(path, "role"),
+                        StrCat("unknown role '", role, "' (user, assistant)"));
     }
     Message turn{role == "user" ? Role::kUser : Role::kAssistant, {}};
     FORMATS_ASSIGN_OR_RETURN(turn.content, ParseBlocks(message, path));
     request.messages.push_back(std::move(turn));
   }
-  if (const Json* system = Find(body, "system")) FORMATS_RETURN_IF_ERROR(ParseSystem(*system, &request));
+  if (const Json* system = Find(body, "system"))
+    FORMATS_RETURN_IF_ERROR(ParseSystem(*system, &request));
   if (const Json* config = Find(body, "inferenceConfig")) {
     FORMATS_RETURN_IF_ERROR(ParseInferenceConfig(*config, &request));
   }
@@ -277,11 +286,13 @@ Json RenderImage(const ImageContent& original) {
 
 Json RenderBlock(const ContentBlock& block, bool in_tool_result) {
   switch (block.type) {
-    case ContentBlock::Type::kText: return {{"text", block.text}};
+    case ContentBlock::Type::kText:
+      return {{"text", block.text}};
     case ContentBlock::Type::kJson:
       if (in_tool_result) return {{"json", block.json}};
       return {{"text", formats::Dump(block.json)}};
-    case ContentBlock::Type::kImage: return RenderImage(block.image);
+    case ContentBlock::Type::kImage:
+      return RenderImage(block.image);
     case ContentBlock::Type::kToolUse:
       return {{"toolUse",
                {{"toolUseId", block.tool_use.id},
@@ -328,12 +339,17 @@ Json RenderToolConfig(const ChatRequest& request) {
   Json config = {{"tools", std::move(tools)}};
   if (request.tool_choice) {
     switch (request.tool_choice->mode) {
-      case ToolChoice::Mode::kAuto: config["toolChoice"] = {{"auto", Json::object()}}; break;
-      case ToolChoice::Mode::kAny: config["toolChoice"] = {{"any", Json::object()}}; break;
+      case ToolChoice::Mode::kAuto:
+        config["toolChoice"] = {{"auto", Json::object()}};
+        break;
+      case ToolChoice::Mode::kAny:
+        config["toolChoice"] = {{"any", Json::object()}};
+        break;
       case ToolChoice::Mode::kTool:
         config["toolChoice"] = {{"tool", {{"name", request.tool_choice->name}}}};
         break;
-      case ToolChoice::Mode::kNone: break;  // no "none" in Converse: auto
+      case ToolChoice::Mode::kNone:
+        break;  // no "none" in Converse: auto
     }
   }
   return config;
@@ -343,7 +359,8 @@ absl::StatusOr<ChatResponse> ParseResponse(const Json& body) {
   FORMATS_RETURN_IF_ERROR(formats::ExpectObject(body, "body"));
   ChatResponse response;
   FORMATS_ASSIGN_OR_RETURN(const Json* output, formats::GetObject(body, "output", "", true));
-  FORMATS_ASSIGN_OR_RETURN(const Json* message, formats::GetObject(*output, "message", "output", true));
+  FORMATS_ASSIGN_OR_RETURN(const Json* message,
+                           formats::GetObject(*output, "message", "output", true));
   FORMATS_ASSIGN_OR_RETURN(const Json* content,
                            formats::GetArray(*message, "content", "output.message", true));
   for (size_t i = 0; i < content->size(); ++i) {
@@ -425,14 +442,15 @@ absl::StatusOr<ChatResponse> ParseChatResponse(const Json& body) {
 
 Json RenderChatResponse(const ChatResponse& response, int64_t latency_ms) {
   const Usage& u = response.usage;
-  Json body = {{"output",
-                {{"message", {{"role", "assistant"}, {"content", RenderBlocks(response.content)}}}}},
-               {"stopReason", StopReasonWireName(response.stop_reason)},
-               {"usage",
-                {{"inputTokens", u.input_tokens},
-                 {"outputTokens", u.output_tokens},
-                 {"totalTokens", u.input_tokens + u.output_tokens}}},
-               {"metrics", {{"latencyMs", latency_ms}}}};
+  Json body = {
+      {"output",
+       {{"message", {{"role", "assistant"}, {"content", RenderBlocks(response.content)}}}}},
+      {"stopReason", StopReasonWireName(response.stop_reason)},
+      {"usage",
+       {{"inputTokens", u.input_tokens},
+        {"outputTokens", u.output_tokens},
+        {"totalTokens", u.input_tokens + u.output_tokens}}},
+      {"metrics", {{"latencyMs", latency_ms}}}};
   if (!response.stop_sequence.empty()) {
     body["additionalModelResponseFields"] = {{"stop_sequence", response.stop_sequence}};
   }

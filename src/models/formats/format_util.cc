@@ -23,21 +23,28 @@ absl::Status FieldError(std::string_view path, std::string_view problem) {
 
 absl::Status UpstreamError(const absl::Status& status) {
   if (status.code() != absl::StatusCode::kInvalidArgument) return status;
-  return absl::UnavailableError(
-      StrCat("malformed upstream response: ", ToStd(status.message())));
+  return absl::UnavailableError(StrCat("malformed upstream response: ", ToStd(status.message())));
 }
 
 std::string_view TypeName(const Json& value) {
   switch (value.type()) {
-    case Json::value_t::null: return "null";
-    case Json::value_t::object: return "object";
-    case Json::value_t::array: return "array";
-    case Json::value_t::string: return "string";
-    case Json::value_t::boolean: return "boolean";
+    case Json::value_t::null:
+      return "null";
+    case Json::value_t::object:
+      return "object";
+    case Json::value_t::array:
+      return "array";
+    case Json::value_t::string:
+      return "string";
+    case Json::value_t::boolean:
+      return "boolean";
     case Json::value_t::number_integer:
-    case Json::value_t::number_unsigned: return "integer";
-    case Json::value_t::number_float: return "number";
-    default: return "binary";
+    case Json::value_t::number_unsigned:
+      return "integer";
+    case Json::value_t::number_float:
+      return "number";
+    default:
+      return "binary";
   }
 }
 
@@ -307,24 +314,36 @@ std::string_view RoleName(Role role) { return role == Role::kUser ? "user" : "as
 
 std::string_view BlockTypeName(ContentBlock::Type type) {
   switch (type) {
-    case ContentBlock::Type::kText: return "text";
-    case ContentBlock::Type::kImage: return "image";
-    case ContentBlock::Type::kToolUse: return "tool_use";
-    case ContentBlock::Type::kToolResult: return "tool_result";
-    case ContentBlock::Type::kJson: return "json";
+    case ContentBlock::Type::kText:
+      return "text";
+    case ContentBlock::Type::kImage:
+      return "image";
+    case ContentBlock::Type::kToolUse:
+      return "tool_use";
+    case ContentBlock::Type::kToolResult:
+      return "tool_result";
+    case ContentBlock::Type::kJson:
+      return "json";
   }
   return "?";
 }
 
 std::string_view DeltaTypeName(ChatDelta::Type type) {
   switch (type) {
-    case ChatDelta::Type::kMessageStart: return "message_start";
-    case ChatDelta::Type::kBlockStart: return "block_start";
-    case ChatDelta::Type::kTextDelta: return "text_delta";
-    case ChatDelta::Type::kToolInputDelta: return "tool_input_delta";
-    case ChatDelta::Type::kBlockStop: return "block_stop";
-    case ChatDelta::Type::kMessageStop: return "message_stop";
-    case ChatDelta::Type::kUsage: return "usage";
+    case ChatDelta::Type::kMessageStart:
+      return "message_start";
+    case ChatDelta::Type::kBlockStart:
+      return "block_start";
+    case ChatDelta::Type::kTextDelta:
+      return "text_delta";
+    case ChatDelta::Type::kToolInputDelta:
+      return "tool_input_delta";
+    case ChatDelta::Type::kBlockStop:
+      return "block_stop";
+    case ChatDelta::Type::kMessageStop:
+      return "message_stop";
+    case ChatDelta::Type::kUsage:
+      return "usage";
   }
   return "?";
 }
@@ -348,14 +367,20 @@ Json BlocksJson(const std::vector<ContentBlock>& blocks) {
 Json CanonicalJson(const ContentBlock& block) {
   Json out = {{"type", BlockTypeName(block.type)}};
   switch (block.type) {
-    case ContentBlock::Type::kText: out["text"] = block.text; break;
-    case ContentBlock::Type::kJson: out["json"] = block.json; break;
+    case ContentBlock::Type::kText:
+      out["text"] = block.text;
+      break;
+    case ContentBlock::Type::kJson:
+      out["json"] = block.json;
+      break;
     case ContentBlock::Type::kImage:
       out["media_type"] = block.image.media_type;
       out["data"] = block.image.data;
       out["url"] = block.image.url;
       break;
-    case ContentBlock::Type::kToolUse: out["tool_use"] = ToolUseJson(block.tool_use); break;
+    case ContentBlock::Type::kToolUse:
+      out["tool_use"] = ToolUseJson(block.tool_use);
+      break;
     case ContentBlock::Type::kToolResult:
       out["tool_use_id"] = block.tool_result.tool_use_id;
       out["content"] = BlocksJson(block.tool_result.content);
@@ -381,9 +406,8 @@ Json CanonicalJson(const ChatRequest& request) {
     choice = {{"mode", kModes[static_cast<int>(request.tool_choice->mode)]},
               {"name", request.tool_choice->name}};
   }
-  Json out = {{"model", request.model}, {"system", request.system},
-              {"messages", messages},   {"tools", tools},
-              {"tool_choice", choice},  {"stop", request.stop},
+  Json out = {{"model", request.model},   {"system", request.system}, {"messages", messages},
+              {"tools", tools},           {"tool_choice", choice},    {"stop", request.stop},
               {"stream", request.stream}, {"extra", request.extra}};
   out["max_tokens"] = request.max_tokens ? Json(*request.max_tokens) : Json(nullptr);
   out["temperature"] = request.temperature ? Json(*request.temperature) : Json(nullptr);

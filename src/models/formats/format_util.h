@@ -12,12 +12,11 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -27,10 +26,9 @@
 // cannot collide with another part's macros.
 #define FORMATS_CONCAT_INNER(a, b) a##b
 #define FORMATS_CONCAT(a, b) FORMATS_CONCAT_INNER(a, b)
-#define FORMATS_RETURN_IF_ERROR(expr)                            \
-  do {                                                           \
-    if (absl::Status formats_status = (expr); !formats_status.ok()) \
-      return formats_status;                                     \
+#define FORMATS_RETURN_IF_ERROR(expr)                                                      \
+  do {                                                                                     \
+    if (absl::Status formats_status = (expr); !formats_status.ok()) return formats_status; \
   } while (false)
 #define FORMATS_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                                  \

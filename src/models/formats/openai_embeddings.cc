@@ -136,10 +136,11 @@ Json RenderEmbeddingResponse(const EmbeddingResponse& response, EmbeddingEncodin
   Json data = Json::array();
   for (size_t i = 0; i < response.embeddings.size(); ++i) {
     const std::vector<float>& values = response.embeddings[i];
-    data.push_back({{"object", "embedding"},
-                    {"index", i},
-                    {"embedding", encoding == EmbeddingEncoding::kBase64 ? Json(EncodeFloats(values))
-                                                                         : Json(values)}});
+    data.push_back(
+        {{"object", "embedding"},
+         {"index", i},
+         {"embedding",
+          encoding == EmbeddingEncoding::kBase64 ? Json(EncodeFloats(values)) : Json(values)}});
   }
   return {{"object", "list"},
           {"data", std::move(data)},

@@ -62,8 +62,8 @@ absl::StatusOr<std::vector<ContentBlock>> ParseUserContent(const Json& content,
                                formats::GetObject(part, "image_url", part_path, true));
       ContentBlock block;
       block.type = ContentBlock::Type::kImage;
-      FORMATS_ASSIGN_OR_RETURN(block.image.url,
-                               formats::GetString(*image, "url", FieldPath(part_path, "image_url")));
+      FORMATS_ASSIGN_OR_RETURN(
+          block.image.url, formats::GetString(*image, "url", FieldPath(part_path, "image_url")));
       block.image = formats::InlineDataUrl(std::move(block.image));
       blocks.push_back(std::move(block));
     } else if (type == "input_audio" || type == "file") {
@@ -82,8 +82,8 @@ absl::StatusOr<ContentBlock> ParseToolCall(const Json& call, std::string_view pa
   FORMATS_ASSIGN_OR_RETURN(std::optional<std::string> type,
                            formats::GetOptionalString(call, "type", path));
   if (type && *type != "function") {
-    return FieldError(FieldPath(path, "type"), StrCat("tool call type '", *type,
-                                                      "' is not supported (only 'function')"));
+    return FieldError(FieldPath(path, "type"),
+                      StrCat("tool call type '", *type, "' is not supported (only 'function')"));
   }
   ToolUse use;
   FORMATS_ASSIGN_OR_RETURN(use.id, formats::GetString(call, "id", path));
@@ -130,11 +130,13 @@ absl::Status ParseMessage(const Json& message, std::string_view path, ChatReques
         if (!t.empty()) turn.content.push_back(ContentBlock::Text(std::move(t)));
       }
     }
-    FORMATS_ASSIGN_OR_RETURN(const Json* calls, formats::GetArray(message, "tool_calls", path, false));
+    FORMATS_ASSIGN_OR_RETURN(const Json* calls,
+                             formats::GetArray(message, "tool_calls", path, false));
     if (calls != nullptr) {
       for (size_t i = 0; i < calls->size(); ++i) {
-        FORMATS_ASSIGN_OR_RETURN(ContentBlock call,
-                                 ParseToolCall((*calls)[i], IndexPath(FieldPath(path, "tool_calls"), i)));
+        FORMATS_ASSIGN_OR_RETURN(
+            ContentBlock call,
+            ParseToolCall((*calls)[i], IndexPath(FieldPath(path, "tool_calls"), i)));
         turn.content.push_back(std::move(call));
       }
     }
@@ -193,9 +195,12 @@ absl::StatusOr<ToolChoice> ParseToolChoice(const Json& choice) {
   if (choice.is_string()) {
     const std::string mode = choice.get<std::string>();
     if (mode == "auto") return out;
-    if (mode == "none") out.mode = ToolChoice::Mode::kNone;
-    else if (mode == "required") out.mode = ToolChoice::Mode::kAny;
-    else return FieldError(kPath, StrCat("unknown value '", mode, "' (auto, none, required)"));
+    if (mode == "none")
+      out.mode = ToolChoice::Mode::kNone;
+    else if (mode == "required")
+      out.mode = ToolChoice::Mode::kAny;
+    else
+      return FieldError(kPath, StrCat("unknown value '", mode, "' (auto, none, required)"));
     return out;
   }
   FORMATS_RETURN_IF_ERROR(formats::ExpectObject(choice, kPath));
@@ -204,7 +209,8 @@ absl::StatusOr<ToolChoice> ParseToolChoice(const Json& choice) {
     return FieldError(FieldPath(kPath, "type"),
                       StrCat("tool choice type '", type, "' is not supported (only 'function')"));
   }
-  FORMATS_ASSIGN_OR_RETURN(const Json* function, formats::GetObject(choice, "function", kPath, true));
+  FORMATS_ASSIGN_OR_RETURN(const Json* function,
+                           formats::GetObject(choice, "function", kPath, true));
   out.mode = ToolChoice::Mode::kTool;
   FORMATS_ASSIGN_OR_RETURN(out.name, formats::GetString(*function, "name", "tool_choice.function"));
   return out;
@@ -224,7 +230,8 @@ absl::Status ParseSampling(const Json& body, ChatRequest* request) {
   } else {
     FORMATS_ASSIGN_OR_RETURN(request->stop, formats::GetStringList(body, "stop", ""));
   }
-  FORMATS_ASSIGN_OR_RETURN(std::optional<bool> stream, formats::GetOptionalBool(body, "stream", ""));
+  FORMATS_ASSIGN_OR_RETURN(std::optional<bool> stream,
+                           formats::GetOptionalBool(body, "stream", ""));
   request->stream = stream.value_or(false);
   FORMATS_ASSIGN_OR_RETURN(std::optional<int64_t> n, formats::GetOptionalInt(body, "n", "", 1));
   if (n && *n != 1) return FieldError("n", "only 1 choice is supported");
@@ -254,9 +261,9 @@ absl::StatusOr<ChatRequest> ParseChatRequest(const Json& body) {
   if (const Json* choice = Find(body, "tool_choice")) {
     FORMATS_ASSIGN_OR_RETURN(request.tool_choice, ParseToolChoice(*choice));
   }
-  static const char* const kKnown[] = {"model",       "messages", "max_tokens",
-                                       "max_completion_tokens", "temperature", "top_p",
-                                       "stop",        "stream",   "tools",  "tool_choice"};
+  static const char* const kKnown[] = {
+      "model",  "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "stop",
+      "stream", "tools",    "tool_choice"};
   for (auto it = body.begin(); it != body.end(); ++it) {
     bool known = false;
     for (const char* k : kKnown) known = known || it.key() == k;
@@ -294,10 +301,17 @@ void RenderUserTurn(const Message& turn, Json* out) {
   };
   for (const ContentBlock& block : turn.content) {
     switch (block.type) {
-      case ContentBlock::Type::kText: parts.push_back(TextPart(block.text)); break;
-      case ContentBlock::Type::kJson: parts.push_back(TextPart(formats::Dump(block.json))); break;
-      case ContentBlock::Type::kImage: parts.push_back(ImagePart(block.image)); break;
-      case ContentBlock::Type::kToolUse: break;  // not valid in a user turn
+      case ContentBlock::Type::kText:
+        parts.push_back(TextPart(block.text));
+        break;
+      case ContentBlock::Type::kJson:
+        parts.push_back(TextPart(formats::Dump(block.json)));
+        break;
+      case ContentBlock::Type::kImage:
+        parts.push_back(ImagePart(block.image));
+        break;
+      case ContentBlock::Type::kToolUse:
+        break;  // not valid in a user turn
       case ContentBlock::Type::kToolResult: {
         if (!parts.empty()) flush_user();
         Json texts = Json::array();
@@ -325,7 +339,8 @@ void RenderAssistantTurn(const std::vector<ContentBlock>& blocks, Json* message)
   Json calls = Json::array();
   for (const ContentBlock& block : blocks) {
     if (block.type == ContentBlock::Type::kText) texts.push_back(TextPart(block.text));
-    if (block.type == ContentBlock::Type::kJson) texts.push_back(TextPart(formats::Dump(block.json)));
+    if (block.type == ContentBlock::Type::kJson)
+      texts.push_back(TextPart(formats::Dump(block.json)));
     if (block.type == ContentBlock::Type::kToolUse) {
       calls.push_back({{"id", block.tool_use.id},
                        {"type", "function"},
@@ -345,9 +360,12 @@ void RenderAssistantTurn(const std::vector<ContentBlock>& blocks, Json* message)
 
 Json RenderToolChoice(const ToolChoice& choice) {
   switch (choice.mode) {
-    case ToolChoice::Mode::kAuto: return "auto";
-    case ToolChoice::Mode::kNone: return "none";
-    case ToolChoice::Mode::kAny: return "required";
+    case ToolChoice::Mode::kAuto:
+      return "auto";
+    case ToolChoice::Mode::kNone:
+      return "none";
+    case ToolChoice::Mode::kAny:
+      return "required";
     case ToolChoice::Mode::kTool:
       return {{"type", "function"}, {"function", {{"name", choice.name}}}};
   }
@@ -360,7 +378,8 @@ Json RenderChatRequest(const ChatRequest& request, const RenderOptions& options)
   Json body = Json::object();
   if (!request.model.empty()) body["model"] = request.model;
   Json messages = Json::array();
-  if (!request.system.empty()) messages.push_back({{"role", "system"}, {"content", request.system}});
+  if (!request.system.empty())
+    messages.push_back({{"role", "system"}, {"content", request.system}});
   for (const Message& turn : request.messages) {
     if (turn.role == Role::kUser) {
       RenderUserTurn(turn, &messages);
@@ -406,10 +425,14 @@ Json RenderChatRequest(const ChatRequest& request, const RenderOptions& options)
 std::string_view FinishReason(StopReason reason) {
   switch (reason) {
     case StopReason::kEndTurn:
-    case StopReason::kStopSequence: return "stop";
-    case StopReason::kMaxTokens: return "length";
-    case StopReason::kToolUse: return "tool_calls";
-    case StopReason::kContentFiltered: return "content_filter";
+    case StopReason::kStopSequence:
+      return "stop";
+    case StopReason::kMaxTokens:
+      return "length";
+    case StopReason::kToolUse:
+      return "tool_calls";
+    case StopReason::kContentFiltered:
+      return "content_filter";
   }
   return "stop";
 }
@@ -425,7 +448,8 @@ namespace {
 absl::StatusOr<ChatResponse> ParseResponse(const Json& body) {
   FORMATS_RETURN_IF_ERROR(formats::ExpectObject(body, "body"));
   ChatResponse response;
-  FORMATS_ASSIGN_OR_RETURN(std::optional<std::string> id, formats::GetOptionalString(body, "id", ""));
+  FORMATS_ASSIGN_OR_RETURN(std::optional<std::string> id,
+                           formats::GetOptionalString(body, "id", ""));
   response.id = id.value_or("");
   FORMATS_ASSIGN_OR_RETURN(std::optional<std::string> model,
                            formats::GetOptionalString(body, "model", ""));
@@ -445,10 +469,12 @@ absl::StatusOr<ChatResponse> ParseResponse(const Json& body) {
   FORMATS_ASSIGN_OR_RETURN(std::optional<std::string> refusal,
                            formats::GetOptionalString(*message, "refusal", kPath));
   if (refusal && !refusal->empty()) response.content.push_back(ContentBlock::Text(*refusal));
-  FORMATS_ASSIGN_OR_RETURN(const Json* calls, formats::GetArray(*message, "tool_calls", kPath, false));
+  FORMATS_ASSIGN_OR_RETURN(const Json* calls,
+                           formats::GetArray(*message, "tool_calls", kPath, false));
   for (size_t i = 0; calls != nullptr && i < calls->size(); ++i) {
-    FORMATS_ASSIGN_OR_RETURN(ContentBlock call,
-                             ParseToolCall((*calls)[i], IndexPath(FieldPath(kPath, "tool_calls"), i)));
+    FORMATS_ASSIGN_OR_RETURN(
+        ContentBlock call,
+        ParseToolCall((*calls)[i], IndexPath(FieldPath(kPath, "tool_calls"), i)));
     response.content.push_back(std::move(call));
   }
   FORMATS_ASSIGN_OR_RETURN(std::optional<std::string> finish,

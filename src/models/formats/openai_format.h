@@ -38,11 +38,10 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -87,9 +86,9 @@ bool IncludeUsage(const ChatRequest& request);
 class ChunkRenderer {
  public:
   struct Options {
-    std::string id;       // empty: the kMessageStart delta's id
-    std::string model;    // empty: the kMessageStart delta's model
-    int64_t created = 0;  // Unix seconds
+    std::string id;              // empty: the kMessageStart delta's id
+    std::string model;           // empty: the kMessageStart delta's model
+    int64_t created = 0;         // Unix seconds
     bool include_usage = false;  // stream_options.include_usage
   };
   explicit ChunkRenderer(Options options);
@@ -125,8 +124,8 @@ class ChunkParser {
   bool started_ = false;
   bool stopped_ = false;
   bool usage_emitted_ = false;
-  int next_index_ = 0;            // the next canonical block index
-  int text_index_ = -1;           // canonical index of the open text block
+  int next_index_ = 0;             // the next canonical block index
+  int text_index_ = -1;            // canonical index of the open text block
   std::map<int, int> tool_calls_;  // tool_calls index → canonical block index
   formats::BlockSequencer blocks_;
   Usage usage_;

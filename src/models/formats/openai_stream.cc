@@ -102,8 +102,8 @@ absl::Status ChunkParser::FeedToolCalls(const Json& calls, std::vector<ChatDelta
     if (it == tool_calls_.end()) {
       ToolUse tool;
       const Json* id = Find(call, "id");
-      tool.id = id != nullptr && id->is_string() ? id->get<std::string>()
-                                                 : StrCat("call_", wire_index);
+      tool.id =
+          id != nullptr && id->is_string() ? id->get<std::string>() : StrCat("call_", wire_index);
       const Json* name = function != nullptr ? Find(*function, "name") : nullptr;
       if (name != nullptr && name->is_string()) tool.name = name->get<std::string>();
       it = tool_calls_.emplace(wire_index, next_index_++).first;
@@ -124,9 +124,10 @@ absl::Status ChunkParser::Feed(const Json& chunk, std::vector<ChatDelta>* out) {
   if (!chunk.is_object()) return Malformed("not a JSON object");
   if (const Json* error = Find(chunk, "error")) {
     const Json* message = Find(*error, "message");
-    return absl::UnavailableError(StrCat(
-        "upstream stream error: ",
-        message != nullptr && message->is_string() ? message->get<std::string>() : formats::Dump(*error)));
+    return absl::UnavailableError(
+        StrCat("upstream stream error: ", message != nullptr && message->is_string()
+                                              ? message->get<std::string>()
+                                              : formats::Dump(*error)));
   }
   if (!started_) {
     started_ = true;
@@ -163,7 +164,8 @@ absl::Status ChunkParser::Feed(const Json& chunk, std::vector<ChatDelta>* out) {
         FORMATS_RETURN_IF_ERROR(FeedToolCalls(*calls, out));
       }
     }
-    if (const Json* finish = Find(choice, "finish_reason"); finish != nullptr && finish->is_string()) {
+    if (const Json* finish = Find(choice, "finish_reason");
+        finish != nullptr && finish->is_string()) {
       blocks_.Close(out);
       out->push_back(formats::MessageStopDelta(FromFinishReason(finish->get<std::string>()), ""));
       stopped_ = true;

@@ -40,8 +40,8 @@ std::vector<std::string> CatalogConfig::Problems(const std::vector<std::string>&
       for (size_t k = 0; k < j; ++k) {
         if (alias.targets[k].provider == target.provider &&
             alias.targets[k].model == target.model) {
-          problems.push_back(StrCat(at, ": duplicate of targets[", k, "] ('", target.provider,
-                                    "/", target.model, "')"));
+          problems.push_back(StrCat(at, ": duplicate of targets[", k, "] ('", target.provider, "/",
+                                    target.model, "')"));
           break;
         }
       }

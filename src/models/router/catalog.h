@@ -35,7 +35,7 @@ struct TargetConfig {
 };
 
 struct AliasConfig {
-  std::string name;                  // what clients send as `model`
+  std::string name;                   // what clients send as `model`
   std::vector<TargetConfig> targets;  // tried in this order
 };
 

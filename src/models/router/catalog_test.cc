@@ -29,7 +29,7 @@ TEST(CatalogConfig, ValidConfigHasNoProblems) {
 TEST(CatalogConfig, NamesEveryBadEntry) {
   CatalogConfig config = Sample();
   config.default_provider = "nope";
-  config.aliases.push_back({"broken", {{"foo", "m"}, {"openai", ""}}});   // [2]
+  config.aliases.push_back({"broken", {{"foo", "m"}, {"openai", ""}}});    // [2]
   config.aliases.push_back({"", {}});                                      // [3]
   config.aliases.push_back({"fast", {{"openai", "a"}, {"openai", "a"}}});  // [4]
   EXPECT_THAT(config.Problems(kProviders),

@@ -100,8 +100,7 @@ std::chrono::milliseconds CircuitBreaker::RemainingCoolDown() {
   MaybeHalfOpen();
   if (state_ != BreakerState::kOpen) return std::chrono::milliseconds(0);
   const auto left = config_.cool_down - (clock_.Steady() - opened_at_);
-  return std::max(std::chrono::ceil<std::chrono::milliseconds>(left),
-                  std::chrono::milliseconds(0));
+  return std::max(std::chrono::ceil<std::chrono::milliseconds>(left), std::chrono::milliseconds(0));
 }
 
 }  // namespace basalt::models

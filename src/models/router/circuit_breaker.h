@@ -27,9 +27,9 @@
 namespace basalt::models {
 
 struct BreakerConfig {
-  int failure_threshold = 5;                // consecutive failures that open; 0 disables
+  int failure_threshold = 5;  // consecutive failures that open; 0 disables
   std::chrono::milliseconds cool_down{30'000};
-  int half_open_probes = 1;                 // concurrent probes while half-open
+  int half_open_probes = 1;  // concurrent probes while half-open
 };
 
 enum class BreakerState { kClosed = 0, kHalfOpen = 1, kOpen = 2 };

@@ -11,8 +11,7 @@ absl::Status ProviderRegistry::Register(std::unique_ptr<ModelProvider> provider)
   std::string name(provider->name());
   if (name.empty()) return absl::InvalidArgumentError("provider name: must not be empty");
   if (name.find('/') != std::string::npos) {
-    return absl::InvalidArgumentError(
-        StrCat("provider name '", name, "': must not contain '/'"));
+    return absl::InvalidArgumentError(StrCat("provider name '", name, "': must not contain '/'"));
   }
   if (providers_.contains(name)) {
     return absl::AlreadyExistsError(StrCat("provider '", name, "' is already registered"));

@@ -41,8 +41,8 @@ std::string_view Trim(std::string_view s) {
 // IMF-fixdate, the one form RFC 9110 requires senders to use:
 // "Sun, 06 Nov 1994 08:49:37 GMT".
 std::optional<std::chrono::system_clock::time_point> ParseImfFixdate(std::string_view s) {
-  if (s.size() != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' ||
-      s[16] != ' ' || s[19] != ':' || s[22] != ':' || s.substr(25) != " GMT") {
+  if (s.size() != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' || s[16] != ' ' ||
+      s[19] != ':' || s[22] != ':' || s.substr(25) != " GMT") {
     return std::nullopt;
   }
   static constexpr std::array<std::string_view, 12> kMonths = {
@@ -63,8 +63,8 @@ std::optional<std::chrono::system_clock::time_point> ParseImfFixdate(std::string
   const std::chrono::year_month_day date{std::chrono::year(*year), std::chrono::month(month),
                                          std::chrono::day(static_cast<unsigned>(*day))};
   if (!date.ok()) return std::nullopt;
-  return std::chrono::sys_days(date) + std::chrono::hours(*hour) +
-         std::chrono::minutes(*minute) + std::chrono::seconds(*second);
+  return std::chrono::sys_days(date) + std::chrono::hours(*hour) + std::chrono::minutes(*minute) +
+         std::chrono::seconds(*second);
 }
 
 std::optional<double> ParseNonNegative(std::string_view s) {

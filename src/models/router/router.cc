@@ -24,30 +24,28 @@ std::vector<std::string> RouterOptions::Problems() const {
   auto check = [&](bool ok, std::string_view key, std::string_view rule) {
     if (!ok) problems.push_back(StrCat(key, ": ", rule));
   };
-  check(retry.max_attempts >= 1, "models.retry.max_attempts", "must be at least 1");
-  check(retry.backoff.base.count() >= 0, "models.retry.backoff_base_ms", "must not be negative");
-  check(retry.backoff.cap >= retry.backoff.base, "models.retry.backoff_cap_ms",
-        "must not be less than models.retry.backoff_base_ms");
-  check(retry.attempt_timeout.count() >= 0, "models.retry.attempt_timeout_ms",
-        "must not be negative");
-  check(retry.max_retry_wait.count() >= 0, "models.retry.max_retry_wait_ms",
-        "must not be negative");
-  check(breaker.failure_threshold >= 0, "models.circuit_breaker.failure_threshold",
+  check(retry.max_attempts >= 1, "router.max_attempts", "must be at least 1");
+  check(retry.backoff.base.count() >= 0, "router.backoff_base_ms", "must not be negative");
+  check(retry.backoff.cap >= retry.backoff.base, "router.backoff_cap_ms",
+        "must not be less than router.backoff_base_ms");
+  check(retry.attempt_timeout.count() >= 0, "router.attempt_timeout_ms", "must not be negative");
+  check(retry.max_retry_wait.count() >= 0, "router.max_retry_wait_ms", "must not be negative");
+  check(breaker.failure_threshold >= 0, "router.breaker_failures",
         "must not be negative (0 disables the breaker)");
-  check(breaker.cool_down.count() >= 0, "models.circuit_breaker.cool_down_ms",
+  check(breaker.cool_down.count() >= 0, "router.breaker_cooldown_ms", "must not be negative");
+  check(breaker.half_open_probes >= 1, "router.breaker_half_open_probes", "must be at least 1");
+  check(saturated_retry_after.count() >= 0, "router.saturated_retry_after_ms",
         "must not be negative");
-  check(breaker.half_open_probes >= 1, "models.circuit_breaker.half_open_probes",
-        "must be at least 1");
-  auto check_limit = [&](const ConcurrencyLimit& limit, const std::string& where) {
-    check(limit.max_in_flight >= 0, where + ".max_in_flight", "must not be negative (0: unlimited)");
-    check(limit.max_queue >= -1, where + ".max_queue", "must be -1 (unbounded) or more");
+  auto check_limits = [&](const ProviderLimits& limits, const std::string& where) {
+    check(limits.max_in_flight >= 0, where + ".max_concurrency",
+          "must not be negative (0: unlimited)");
+    check(limits.max_queue >= -1, where + ".max_queue", "must be -1 (unbounded) or more");
+    check(limits.attempt_timeout.count() >= 0, where + ".timeout_ms", "must not be negative");
   };
-  check_limit(default_limit, "models.concurrency");
-  for (const auto& [provider, limit] : provider_limits) {
-    check_limit(limit, "models.concurrency.providers." + provider);
+  check_limits(default_limits, "router.default_limits");
+  for (const auto& [provider, limits] : provider_limits) {
+    check_limits(limits, "providers." + provider);
   }
-  check(saturated_retry_after.count() >= 0, "models.concurrency.saturated_retry_after_ms",
-        "must not be negative");
   return problems;
 }
 
@@ -59,8 +57,8 @@ absl::StatusOr<std::unique_ptr<Router>> Router::Create(
   for (std::string& p : options.Problems()) problems.push_back(std::move(p));
   for (const auto& [provider, limit] : options.provider_limits) {
     if (providers.Find(provider) == nullptr) {
-      problems.push_back(StrCat("models.concurrency.providers.", provider,
-                                ": unknown provider '", provider, "'"));
+      problems.push_back(
+          StrCat("providers.", provider, ": limits given for unknown provider '", provider, "'"));
     }
   }
   if (!problems.empty()) return absl::InvalidArgumentError(absl::StrJoin(problems, "; "));
@@ -82,19 +80,19 @@ Router::Router(const ProviderRegistry& providers, Catalog catalog, RouterOptions
   BreakerConfig no_breaker;
   no_breaker.failure_threshold = 0;
   for (const std::string& name : providers_.Names()) {
-    auto limit = options_.provider_limits.find(name);
+    auto limits = options_.provider_limits.find(name);
     auto state = std::make_unique<ProviderState>(
         providers_.Find(name),
-        limit == options_.provider_limits.end() ? options_.default_limit : limit->second,
-        *metrics_);
+        limits == options_.provider_limits.end() ? options_.default_limits : limits->second,
+        options_.retry.attempt_timeout, *metrics_);
     state->overflow_target =
         std::make_unique<TargetState>(state.get(), std::string(), no_breaker, clock_, nullptr);
     state->overflow_route = std::make_unique<RouteState>();
     state->overflow_route->label = "other";
-    state->overflow_route->legs.push_back(
-        Leg{state->overflow_target.get(), &metrics_->requests.With({"other", name, "ok"}),
-            &metrics_->input_tokens.With({"other", name}),
-            &metrics_->output_tokens.With({"other", name})});
+    state->overflow_route->legs.push_back(Leg{state->overflow_target.get(),
+                                              &metrics_->requests.With({"other", name, "ok"}),
+                                              &metrics_->input_tokens.With({"other", name}),
+                                              &metrics_->output_tokens.With({"other", name})});
     by_provider_.emplace(name, std::move(state));
   }
   absl::MutexLock lock(&mu_);
@@ -109,9 +107,9 @@ TargetState& Router::TargetLocked(ProviderState& provider, const std::string& mo
   std::string key = StrCat(provider.name, "\x1f", model);
   auto it = targets_.find(key);
   if (it != targets_.end()) return *it->second;
-  auto target = std::make_unique<TargetState>(
-      &provider, model, options_.breaker, clock_,
-      &metrics_->circuit_state.With({provider.name, model}));
+  auto target =
+      std::make_unique<TargetState>(&provider, model, options_.breaker, clock_,
+                                    &metrics_->circuit_state.With({provider.name, model}));
   TargetState& ref = *target;
   targets_.emplace(std::move(key), std::move(target));
   return ref;
@@ -124,11 +122,10 @@ std::unique_ptr<RouteState> Router::MakeRouteLocked(std::string label,
   for (const TargetConfig& t : targets) {
     // Create() validated every provider name against the registry.
     ProviderState& provider = *by_provider_.at(t.provider);
-    route->legs.push_back(
-        Leg{&TargetLocked(provider, t.model),
-            &metrics_->requests.With({route->label, provider.name, "ok"}),
-            &metrics_->input_tokens.With({route->label, provider.name}),
-            &metrics_->output_tokens.With({route->label, provider.name})});
+    route->legs.push_back(Leg{&TargetLocked(provider, t.model),
+                              &metrics_->requests.With({route->label, provider.name, "ok"}),
+                              &metrics_->input_tokens.With({route->label, provider.name}),
+                              &metrics_->output_tokens.With({route->label, provider.name})});
   }
   return route;
 }
@@ -175,12 +172,14 @@ asio::awaitable<absl::StatusOr<std::vector<ModelInfo>>> Router::ListModels(
     const auto left = ctx.Remaining(clock_.Steady());
     if (left <= std::chrono::milliseconds(0)) break;
     std::chrono::nanoseconds limit = left;
-    if (options_.retry.attempt_timeout.count() > 0 && options_.retry.attempt_timeout < left) {
-      limit = options_.retry.attempt_timeout;
+    const ProviderState& state = *by_provider_.at(name);
+    if (state.attempt_timeout.count() > 0 && state.attempt_timeout < left) {
+      limit = state.attempt_timeout;
     }
     absl::StatusOr<std::vector<ModelInfo>> listed;
     try {
-      listed = co_await router_internal::RaceTimer<std::vector<ModelInfo>>(call, provider, name, limit);
+      listed =
+          co_await router_internal::RaceTimer<std::vector<ModelInfo>>(call, provider, name, limit);
     } catch (const std::exception&) {
       co_return absl::CancelledError("listing models cancelled");
     }

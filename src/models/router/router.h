@@ -65,36 +65,44 @@
 
 namespace basalt::models {
 
+// Setting names in comments are the basalt.yaml keys (docs/CONFIG.md).
 struct RetryPolicy {
-  int max_attempts = 2;  // per target, the first try included
-  BackoffPolicy backoff;  // base 100 ms, cap 5 s
-  // Each attempt's time limit; 0: only the request's deadline limits it.
+  int max_attempts = 2;   // router.max_attempts: per target, the first try included
+  BackoffPolicy backoff{std::chrono::milliseconds(100),    // router.backoff_base_ms
+                        std::chrono::milliseconds(2000)};  // router.backoff_cap_ms
+  // router.attempt_timeout_ms: each attempt's time limit unless its provider
+  // sets its own; 0: only the request's deadline limits it.
   std::chrono::milliseconds attempt_timeout{60'000};
-  // A retry that would have to wait longer than this (a long Retry-After) falls
-  // back to the next target instead of waiting.
+  // router.max_retry_wait_ms: a retry that would have to wait longer than this
+  // (a long Retry-After) falls back to the next target instead of waiting.
   std::chrono::milliseconds max_retry_wait{10'000};
 };
 
-struct ConcurrencyLimit {
-  int64_t max_in_flight = 0;  // calls in flight to the provider; 0: unlimited
-  // Calls allowed to wait for a slot; past it the target is skipped as
-  // "saturated" (kResourceExhausted with a Retry-After hint if it was the last).
-  // -1: unbounded (waits are still bounded by the deadline); 0: never wait.
+struct ProviderLimits {
+  // providers[].max_concurrency: calls in flight to the provider; 0: unlimited.
+  int64_t max_in_flight = 0;
+  // providers[].max_queue: calls allowed to wait for a slot; past it the target
+  // is skipped as "saturated" (kResourceExhausted with a Retry-After hint if it
+  // was the last). -1: unbounded (waits are still bounded by the deadline);
+  // 0: never wait.
   int64_t max_queue = -1;
+  // providers[].timeout_ms: per-attempt limit for this provider; 0: the
+  // router's attempt_timeout.
+  std::chrono::milliseconds attempt_timeout{0};
 };
 
 struct RouterOptions {
   RetryPolicy retry;
-  BreakerConfig breaker;
-  ConcurrencyLimit default_limit;
-  std::map<std::string, ConcurrencyLimit> provider_limits;  // by provider name
+  BreakerConfig breaker;  // router.breaker_failures, router.breaker_cooldown_ms
+  ProviderLimits default_limits;                          // providers not listed below
+  std::map<std::string, ProviderLimits> provider_limits;  // by provider name
   // Distinct unlisted model names ("openai/x", or names sent to the default
   // provider) given their own metric series and circuit breaker.
   size_t max_dynamic_routes = 256;
   // Hint attached when every target refused for a full queue.
   std::chrono::milliseconds saturated_retry_after{1000};
 
-  // Every invalid setting, named as in basalt.yaml ("models.retry.max_attempts: ...").
+  // Every invalid setting, named by its basalt.yaml key ("router.max_attempts: ...").
   std::vector<std::string> Problems() const;
 };
 
@@ -121,10 +129,12 @@ class Router final : public ModelProvider {
   // kInvalidArgument naming every bad catalog entry or option. `providers`,
   // `metrics` and `clock` must outlive the Router. `random` null: seeded from
   // std::random_device.
-  static absl::StatusOr<std::unique_ptr<Router>> Create(
-      const ProviderRegistry& providers, CatalogConfig catalog, RouterOptions options,
-      metrics::Registry& metrics, const Clock& clock = RealClock::Instance(),
-      std::unique_ptr<Random> random = nullptr);
+  static absl::StatusOr<std::unique_ptr<Router>> Create(const ProviderRegistry& providers,
+                                                        CatalogConfig catalog,
+                                                        RouterOptions options,
+                                                        metrics::Registry& metrics,
+                                                        const Clock& clock = RealClock::Instance(),
+                                                        std::unique_ptr<Random> random = nullptr);
   ~Router() override;
 
   std::string_view name() const override { return "router"; }
@@ -132,17 +142,17 @@ class Router final : public ModelProvider {
   // `request.model` is the client-facing name. The by-value overloads avoid a
   // copy when the caller moves its request in; `timing` may be null.
   boost::asio::awaitable<absl::StatusOr<ChatResponse>> Chat(const RequestContext& ctx,
-                                                           ChatRequest request,
-                                                           UpstreamTiming* timing);
+                                                            ChatRequest request,
+                                                            UpstreamTiming* timing);
   boost::asio::awaitable<absl::StatusOr<std::unique_ptr<ChatStream>>> StreamChat(
       const RequestContext& ctx, ChatRequest request, UpstreamTiming* timing);
   boost::asio::awaitable<absl::StatusOr<EmbeddingResponse>> Embed(const RequestContext& ctx,
-                                                                 EmbeddingRequest request,
-                                                                 UpstreamTiming* timing);
+                                                                  EmbeddingRequest request,
+                                                                  UpstreamTiming* timing);
 
   // ModelProvider.
   boost::asio::awaitable<absl::StatusOr<ChatResponse>> Chat(const RequestContext& ctx,
-                                                           const ChatRequest& request) override;
+                                                            const ChatRequest& request) override;
   boost::asio::awaitable<absl::StatusOr<std::unique_ptr<ChatStream>>> StreamChat(
       const RequestContext& ctx, const ChatRequest& request) override;
   boost::asio::awaitable<absl::StatusOr<EmbeddingResponse>> Embed(

@@ -17,11 +17,11 @@
 namespace basalt::models {
 
 namespace asio = boost::asio;
-using std::chrono::milliseconds;
-using std::chrono::nanoseconds;
 using router_internal::Leg;
 using router_internal::ProviderState;
 using router_internal::TargetState;
+using std::chrono::milliseconds;
+using std::chrono::nanoseconds;
 
 namespace {
 
@@ -98,9 +98,9 @@ asio::awaitable<absl::StatusOr<Router::Served<T>>> Router::Execute(const Request
         shortest_cool_down = std::min(shortest_cool_down, target.breaker.RemainingCoolDown());
         leave_reason = "circuit_open";
         if (!any_attempt || last_error.ok()) {
-          last_error = absl::UnavailableError(
-              StrCat("model '", route.route->label, "': circuit open for ", provider.name, "/",
-                     model, " after repeated failures"));
+          last_error =
+              absl::UnavailableError(StrCat("model '", route.route->label, "': circuit open for ",
+                                            provider.name, "/", model, " after repeated failures"));
         }
         break;
       }
@@ -108,27 +108,25 @@ asio::awaitable<absl::StatusOr<Router::Served<T>>> Router::Execute(const Request
       if (!permit.ok()) {
         if (permit.status().code() != absl::StatusCode::kResourceExhausted) {
           // Out of time or cancelled while queued.
-          if (permit.status().code() == absl::StatusCode::kDeadlineExceeded) {
-            co_return DeadlineError(route.route->label, permit.status());
-          }
-          co_return permit.status();
+          co_return absl::Status(permit.status().code(),
+                                 StrCat("model '", route.route->label, "': provider '",
+                                        provider.name, "': ", ToStd(permit.status().message())));
         }
         leave_reason = "saturated";
-        last_error = WithRetryAfter(
-            absl::ResourceExhaustedError(StrCat("model '", route.route->label, "': provider '",
-                                                provider.name, "' is ",
-                                                ToStd(permit.status().message()))),
-            options_.saturated_retry_after);
+        last_error = WithRetryAfter(absl::ResourceExhaustedError(StrCat(
+                                        "model '", route.route->label, "': provider '",
+                                        provider.name, "' is ", ToStd(permit.status().message()))),
+                                    options_.saturated_retry_after);
         break;
       }
 
       nanoseconds limit = TimeLeft(ctx.deadline, clock_.Steady());
-      if (options_.retry.attempt_timeout.count() > 0) {
-        limit = std::min<nanoseconds>(limit, options_.retry.attempt_timeout);
+      if (provider.attempt_timeout.count() > 0) {
+        limit = std::min<nanoseconds>(limit, provider.attempt_timeout);
       }
       const auto started = clock_.Steady();
-      absl::StatusOr<T> result = co_await router_internal::RaceTimer<T>(call, *provider.provider,
-                                                                       model, limit);
+      absl::StatusOr<T> result =
+          co_await router_internal::RaceTimer<T>(call, *provider.provider, model, limit);
       const nanoseconds elapsed = clock_.Steady() - started;
       provider.latency.Observe(std::chrono::duration<double>(elapsed).count());
       any_attempt = true;
@@ -139,7 +137,7 @@ asio::awaitable<absl::StatusOr<Router::Served<T>>> Router::Execute(const Request
 
       if (result.ok()) {
         Served<T> served{*std::move(result), *std::move(permit), std::move(ticket), &leg};
-        co_return served;
+        co_return std::move(served);
       }
       const absl::StatusCode code = result.status().code();
       if (!router_internal::IsRetryable(code)) {
@@ -169,8 +167,8 @@ asio::awaitable<absl::StatusOr<Router::Served<T>>> Router::Execute(const Request
 }
 
 asio::awaitable<absl::StatusOr<ChatResponse>> Router::Chat(const RequestContext& ctx,
-                                                          ChatRequest request,
-                                                          UpstreamTiming* timing) {
+                                                           ChatRequest request,
+                                                           UpstreamTiming* timing) {
   UpstreamTiming local;
   UpstreamTiming& t = timing != nullptr ? *timing : local;
   absl::StatusOr<RouteRef> route = Route(request.model);
@@ -240,8 +238,8 @@ asio::awaitable<absl::StatusOr<std::unique_ptr<ChatStream>>> Router::StreamChat(
 }
 
 asio::awaitable<absl::StatusOr<EmbeddingResponse>> Router::Embed(const RequestContext& ctx,
-                                                                EmbeddingRequest request,
-                                                                UpstreamTiming* timing) {
+                                                                 EmbeddingRequest request,
+                                                                 UpstreamTiming* timing) {
   UpstreamTiming local;
   UpstreamTiming& t = timing != nullptr ? *timing : local;
   absl::StatusOr<RouteRef> route = Route(request.model);
@@ -273,7 +271,7 @@ asio::awaitable<absl::StatusOr<EmbeddingResponse>> Router::Embed(const RequestCo
 }
 
 asio::awaitable<absl::StatusOr<ChatResponse>> Router::Chat(const RequestContext& ctx,
-                                                          const ChatRequest& request) {
+                                                           const ChatRequest& request) {
   ChatRequest copy = request;
   co_return co_await Chat(ctx, std::move(copy), nullptr);
 }
@@ -284,8 +282,8 @@ asio::awaitable<absl::StatusOr<std::unique_ptr<ChatStream>>> Router::StreamChat(
   co_return co_await StreamChat(ctx, std::move(copy), nullptr);
 }
 
-asio::awaitable<absl::StatusOr<EmbeddingResponse>> Router::Embed(
-    const RequestContext& ctx, const EmbeddingRequest& request) {
+asio::awaitable<absl::StatusOr<EmbeddingResponse>> Router::Embed(const RequestContext& ctx,
+                                                                 const EmbeddingRequest& request) {
   EmbeddingRequest copy = request;
   co_return co_await Embed(ctx, std::move(copy), nullptr);
 }

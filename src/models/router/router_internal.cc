@@ -36,10 +36,13 @@ void RouterMetrics::CountRequest(std::string_view model, std::string_view provid
   requests.With({model, provider, CodeName(code)}).Inc();
 }
 
-ProviderState::ProviderState(ModelProvider* p, const ConcurrencyLimit& limit, RouterMetrics& m)
+ProviderState::ProviderState(ModelProvider* p, const ProviderLimits& limits,
+                             std::chrono::milliseconds router_timeout, RouterMetrics& m)
     : provider(p),
       name(p->name()),
-      semaphore(limit.max_in_flight, limit.max_queue),
+      attempt_timeout(limits.attempt_timeout.count() > 0 ? limits.attempt_timeout
+                                                         : router_timeout),
+      semaphore(limits.max_in_flight, limits.max_queue),
       latency(m.latency.With({name})),
       retries(m.retries.With({name})) {}
 
@@ -47,9 +50,12 @@ ProviderState::~ProviderState() = default;
 
 std::string_view FallbackReason(absl::StatusCode code) {
   switch (code) {
-    case absl::StatusCode::kResourceExhausted: return "rate_limited";
-    case absl::StatusCode::kDeadlineExceeded: return "timeout";
-    default: return "unavailable";
+    case absl::StatusCode::kResourceExhausted:
+      return "rate_limited";
+    case absl::StatusCode::kDeadlineExceeded:
+      return "timeout";
+    default:
+      return "unavailable";
   }
 }
 

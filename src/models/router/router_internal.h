@@ -47,10 +47,13 @@ struct RouteState;
 
 // One registered provider: its concurrency limit and per-provider series.
 struct ProviderState {
-  ProviderState(ModelProvider* p, const ConcurrencyLimit& limit, RouterMetrics& m);
+  // `router_timeout` applies when `limits` sets no attempt timeout of its own.
+  ProviderState(ModelProvider* p, const ProviderLimits& limits,
+                std::chrono::milliseconds router_timeout, RouterMetrics& m);
   ~ProviderState();
   ModelProvider* const provider;
   const std::string name;
+  const std::chrono::milliseconds attempt_timeout;  // 0: none
   AsyncSemaphore semaphore;
   metrics::HistogramSeries& latency;
   metrics::CounterSeries& retries;
@@ -86,8 +89,8 @@ struct RouteState {
 
 // Whether the router may retry or fall back after this error.
 inline bool IsRetryable(absl::StatusCode code) {
-  return code == absl::StatusCode::kResourceExhausted ||
-         code == absl::StatusCode::kUnavailable || code == absl::StatusCode::kDeadlineExceeded;
+  return code == absl::StatusCode::kResourceExhausted || code == absl::StatusCode::kUnavailable ||
+         code == absl::StatusCode::kDeadlineExceeded;
 }
 
 // The fallbacks_total reason for a retryable error.
@@ -105,8 +108,8 @@ boost::asio::awaitable<absl::StatusOr<T>> RaceTimer(Call& call, ModelProvider& p
   if (limit == std::chrono::nanoseconds::max()) co_return co_await call(provider, model);
   using namespace asio::experimental::awaitable_operators;
   asio::steady_timer timer(co_await asio::this_coro::executor, limit);
-  auto outcome = co_await (call(provider, model) ||
-                           timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+  auto outcome =
+      co_await (call(provider, model) || timer.async_wait(asio::as_tuple(asio::use_awaitable)));
   if (outcome.index() == 0) co_return std::move(std::get<0>(outcome));
   if (std::get<0>(std::get<1>(outcome))) {
     co_return absl::CancelledError("upstream call cancelled");

@@ -57,8 +57,7 @@ TEST_F(RouterChatTest, FallsBackOnRateLimitsServerErrorsAndTimeouts) {
     auto r = Chat(*router, "chat");
     ASSERT_TRUE(r.ok()) << r.status();
     EXPECT_EQ(Text(*r), "b answered b-model");
-    EXPECT_EQ(Metric("basalt_model_fallbacks_total{from_provider=\"a\",reason=\"" + reason +
-                     "\"}"),
+    EXPECT_EQ(Metric("basalt_model_fallbacks_total{from_provider=\"a\",reason=\"" + reason + "\"}"),
               1.0);
   }
   EXPECT_EQ(b_->calls(), 3);
@@ -75,9 +74,8 @@ TEST_F(RouterChatTest, NeverFallsBackOnClientErrors) {
   }
   EXPECT_EQ(a_->calls(), 4);
   EXPECT_EQ(b_->calls(), 0);
-  EXPECT_EQ(Metric(
-                "basalt_model_requests_total{model=\"chat\",provider=\"a\","
-                "status=\"invalid_argument\"}"),
+  EXPECT_EQ(Metric("basalt_model_requests_total{model=\"chat\",provider=\"a\","
+                   "status=\"invalid_argument\"}"),
             1.0);
 }
 
@@ -161,8 +159,8 @@ TEST_F(RouterChatTest, NeverWaitsPastTheDeadline) {
   only_a.aliases.push_back(Alias("solo", {{"a", "a-model"}}));
   auto router = MakeRouter(only_a, options);
   // The hinted wait (200 ms) would end after the deadline (50 ms): no wait, last error back.
-  a_->Push(FakeProvider::Step::Fail(
-      WithRetryAfter(absl::UnavailableError("503"), milliseconds(200))));
+  a_->Push(
+      FakeProvider::Step::Fail(WithRetryAfter(absl::UnavailableError("503"), milliseconds(200))));
   RequestContext ctx;
   ctx.deadline = steady_clock::now() + milliseconds(50);
   const auto start = steady_clock::now();
@@ -203,6 +201,20 @@ TEST_F(RouterChatTest, PerAttemptTimeoutCancelsTheSlowUpstreamAndFallsBack) {
   EXPECT_EQ(a_->cancellations(), 1);  // the fake saw its call cancelled, not abandoned
   EXPECT_EQ(a_->in_flight(), 0);
   EXPECT_EQ(Metric("basalt_model_fallbacks_total{from_provider=\"a\",reason=\"timeout\"}"), 1.0);
+}
+
+TEST_F(RouterChatTest, AProvidersOwnTimeoutOverridesTheRouters) {
+  RouterOptions options = FastOptions();
+  options.retry.attempt_timeout = milliseconds(5000);
+  options.provider_limits["a"].attempt_timeout = milliseconds(20);
+  auto router = MakeRouter(catalog_, options);
+  a_->Push(FakeProvider::Step::Slow(milliseconds(2000)));
+  const auto start = steady_clock::now();
+  auto r = Chat(*router, "chat");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(Text(*r), "b answered b-model");
+  EXPECT_LT(steady_clock::now() - start, milliseconds(500));
+  EXPECT_EQ(a_->cancellations(), 1);
 }
 
 TEST_F(RouterChatTest, CancellingTheCallerStopsTheUpstreamCall) {
@@ -321,13 +333,13 @@ TEST_F(RouterChatTest, CreateNamesBadOptionsAndCatalogEntries) {
   bad.aliases.push_back(Alias("x", {{"ghost", "m"}}));
   RouterOptions options;
   options.retry.max_attempts = 0;
-  options.provider_limits["nobody"] = ConcurrencyLimit{};
+  options.provider_limits["nobody"] = ProviderLimits{};
   auto router = Router::Create(registry_, bad, options, metrics_);
   EXPECT_EQ(router.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(router.status().message(),
             "models.aliases[1].targets[0].provider: unknown provider 'ghost'; "
-            "models.retry.max_attempts: must be at least 1; "
-            "models.concurrency.providers.nobody: unknown provider 'nobody'");
+            "router.max_attempts: must be at least 1; "
+            "providers.nobody: limits given for unknown provider 'nobody'");
 }
 
 }  // namespace

@@ -10,7 +10,12 @@
 #include <vector>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <gtest/gtest.h>
 
 #include "absl/synchronization/mutex.h"
@@ -83,8 +88,8 @@ class RouterTest : public ::testing::Test {
                                      bool maximal_jitter = false) {
     auto random = std::make_unique<FixedRandom>(maximal_jitter);
     random_ = random.get();
-    auto router = Router::Create(registry_, std::move(catalog), std::move(options), metrics_,
-                                 clock, std::move(random));
+    auto router = Router::Create(registry_, std::move(catalog), std::move(options), metrics_, clock,
+                                 std::move(random));
     EXPECT_TRUE(router.ok()) << router.status();
     return router.ok() ? *std::move(router) : nullptr;
   }
@@ -100,6 +105,24 @@ class RouterTest : public ::testing::Test {
     io_.run();
     io_.restart();
     return std::move(*result);
+  }
+
+  // Starts one Chat per context at once on io_ and runs them all to completion.
+  std::vector<absl::StatusOr<ChatResponse>> ChatConcurrently(
+      Router& router, const std::string& model, const std::vector<RequestContext>& ctxs) {
+    std::vector<absl::StatusOr<ChatResponse>> results(ctxs.size(), absl::UnknownError("unset"));
+    for (size_t i = 0; i < ctxs.size(); ++i) {
+      asio::co_spawn(
+          io_,
+          [&, i]() -> asio::awaitable<void> {
+            ChatRequest request = Req(model);
+            results[i] = co_await router.Chat(ctxs[i], std::move(request), nullptr);
+          },
+          asio::detached);
+    }
+    io_.run();
+    io_.restart();
+    return results;
   }
 
   // The value of one rendered series, e.g. `basalt_model_retries_total{provider="a"}`;

@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -24,8 +25,8 @@ asio::awaitable<void> Sleep(milliseconds d) {
 }
 
 // Acquires, holds the slot for `hold`, records the order it got in.
-asio::awaitable<void> Hold(AsyncSemaphore& sem, int id, milliseconds hold,
-                           std::vector<int>* order, absl::Status* status) {
+asio::awaitable<void> Hold(AsyncSemaphore& sem, int id, milliseconds hold, std::vector<int>* order,
+                           absl::Status* status) {
   absl::StatusOr<Permit> permit = co_await sem.Acquire(std::chrono::seconds(5));
   *status = permit.status();
   if (!permit.ok()) co_return;
