@@ -6,8 +6,23 @@
 
 namespace basalt::app {
 
-StaticAuthenticator::StaticAuthenticator(std::vector<std::string> api_keys)
-    : api_keys_(std::move(api_keys)) {}
+StaticAuthenticator::StaticAuthenticator(std::vector<std::string> api_keys,
+                                         std::vector<std::string> sigv4_keys, const Clock& clock)
+    : api_keys_(std::move(api_keys)),
+      verifier_(
+          [this](std::string_view access_key_id) -> std::optional<sigv4::AwsCredentials> {
+            for (const auto& c : aws_keys_) {
+              if (c.access_key_id == access_key_id) return c;
+            }
+            return std::nullopt;
+          },
+          clock) {
+  for (const std::string& entry : sigv4_keys) {
+    const auto colon = entry.find(':');
+    if (colon == std::string::npos) continue;  // rejected by config validation
+    aws_keys_.push_back({entry.substr(0, colon), entry.substr(colon + 1), ""});
+  }
+}
 
 absl::Status StaticAuthenticator::Authenticate(net::HttpRequest& request,
                                                net::AuthScheme scheme) const {
@@ -15,8 +30,7 @@ absl::Status StaticAuthenticator::Authenticate(net::HttpRequest& request,
     case net::AuthScheme::kBearer:
       return AuthenticateBearer(request);
     case net::AuthScheme::kSigV4:
-      return absl::UnauthenticatedError(
-          "no AWS access keys are configured for SigV4 routes (auth.sigv4_keys)");
+      return AuthenticateSigV4(request);
   }
   return absl::UnauthenticatedError("unknown authentication scheme");
 }
@@ -45,6 +59,31 @@ absl::Status StaticAuthenticator::AuthenticateBearer(net::HttpRequest& request) 
     }
   }
   return absl::UnauthenticatedError("invalid API key");
+}
+
+absl::Status StaticAuthenticator::AuthenticateSigV4(net::HttpRequest& request) const {
+  if (aws_keys_.empty()) {
+    return absl::UnauthenticatedError(
+        "no AWS access keys are configured for Bedrock-compatible routes (auth.sigv4_keys)");
+  }
+  sigv4::SignableRequest signable;
+  signable.method = std::string(request.raw.method_string());
+  signable.path = std::string(request.path);
+  signable.query = std::string(request.query);
+  for (const auto& field : request.raw) {
+    signable.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  }
+  signable.body = std::string(request.body());
+  auto identity = verifier_.Verify(signable);
+  if (!identity.ok()) return identity.status();
+  if (identity->service != "bedrock") {
+    return absl::PermissionDeniedError(
+        StrCat("Credential should be scoped to correct service: 'bedrock', not '",
+               identity->service, "'."));
+  }
+  request.ctx.tenant = "default";
+  request.ctx.principal = StrCat("aws:", identity->access_key_id);
+  return absl::OkStatus();
 }
 
 }  // namespace basalt::app

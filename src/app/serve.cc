@@ -12,6 +12,7 @@
 
 #include "core/strings.h"
 #include "app/auth.h"
+#include "app/gateway_wiring.h"
 #include "app/system_routes.h"
 #include "core/blocking_pool.h"
 #include "core/log.h"
@@ -138,9 +139,16 @@ int RunServe(const ConfigSources& sources) {
   registry.Gauge("basalt_build_info", "Build information", {"version"}).With({BASALT_VERSION}).Set(1);
 
   std::unique_ptr<net::Authenticator> authenticator;
-  if (config.AuthConfigured()) authenticator = std::make_unique<StaticAuthenticator>(config.api_keys);
+  if (config.AuthConfigured()) {
+    authenticator = std::make_unique<StaticAuthenticator>(config.api_keys, config.sigv4_keys);
+  }
   net::Server server(config.server, router, registry, authenticator.get());
   server_ptr = &server;
+  auto gateway = BuildGateway(config, server, router, registry);
+  if (!gateway.ok()) {
+    std::cerr << "basalt: model gateway: " << gateway.status().message() << "\n";
+    return 2;
+  }
   if (absl::Status s = server.Listen(); !s.ok()) {
     std::cerr << "basalt: " << s.message() << "\n";
     return 2;
