@@ -121,8 +121,11 @@ asio::awaitable<absl::StatusOr<Router::Served<T>>> Router::Execute(const Request
       }
 
       nanoseconds limit = TimeLeft(ctx.deadline, clock_.Steady());
-      if (provider.attempt_timeout.count() > 0) {
-        limit = std::min<nanoseconds>(limit, provider.attempt_timeout);
+      // Whether the request's deadline, not the attempt timeout, bounds this attempt.
+      bool deadline_bound = true;
+      if (provider.attempt_timeout.count() > 0 && provider.attempt_timeout < limit) {
+        limit = provider.attempt_timeout;
+        deadline_bound = false;
       }
       const auto started = clock_.Steady();
       absl::StatusOr<T> result =
@@ -149,7 +152,14 @@ asio::awaitable<absl::StatusOr<Router::Served<T>>> Router::Execute(const Request
         }
         co_return result.status();
       }
-      ticket.Failure();
+      if (code == absl::StatusCode::kDeadlineExceeded && deadline_bound &&
+          TimeLeft(ctx.deadline, clock_.Steady()) <= nanoseconds(0)) {
+        // The client's deadline was shorter than the upstream needs: no verdict
+        // on the upstream, or short client deadlines would open its circuit.
+        ticket.Abandon();
+      } else {
+        ticket.Failure();
+      }
       last_error = result.status();
       leave_reason = router_internal::FallbackReason(code);
       if (TimeLeft(ctx.deadline, clock_.Steady()) <= nanoseconds(0)) {

@@ -93,6 +93,18 @@ TEST_F(RouterLimitsTest, ClientErrorsDoNotTripTheBreaker) {
   EXPECT_EQ(router->CircuitStateForTest("a", "a-model"), BreakerState::kClosed);
 }
 
+TEST_F(RouterLimitsTest, ShortClientDeadlinesDoNotTripTheBreaker) {
+  auto router = MakeRouter(catalog_, BreakerOptions());  // real clock: deadlines are real
+  a_->SetDefault(FakeProvider::Step::Slow(milliseconds(500)));
+  for (int i = 0; i < 3; ++i) {
+    RequestContext ctx;
+    ctx.deadline = steady_clock::now() + milliseconds(10);
+    EXPECT_EQ(Chat(*router, "solo", ctx).status().code(), absl::StatusCode::kDeadlineExceeded);
+  }
+  EXPECT_EQ(a_->calls(), 3);
+  EXPECT_EQ(router->CircuitStateForTest("a", "a-model"), BreakerState::kClosed);
+}
+
 TEST_F(RouterLimitsTest, EveryCircuitOpenIsUnavailableWithARetryHint) {
   auto router = MakeRouter(catalog_, BreakerOptions(), clock_);
   a_->PushFailures(absl::UnavailableError("503"), 2);
