@@ -13,6 +13,7 @@ list(APPEND MODELS_SOURCES
   router/router_internal.cc
   router/semaphore.cc)
 list(APPEND MODELS_TESTS
+  fake_provider_test.cc
   router/backoff_test.cc
   router/catalog_test.cc
   router/circuit_breaker_test.cc

@@ -62,6 +62,10 @@ HttpResponse ErrorResponse(const absl::Status& status, ErrorStyle style,
                            std::string_view request_id) {
   HttpResponse r;
   r.status = HttpStatusOf(status);
+  if (style == ErrorStyle::kAws && r.status == 401) {
+    // AWS answers missing or unknown credentials with 403, not 401.
+    r.status = 403;
+  }
   if (style == ErrorStyle::kAws) {
     r.body = AwsErrorJson(status);
     r.headers.emplace_back("x-amzn-ErrorType", std::string(ShapeFor(status.code()).aws_type));
@@ -73,7 +77,9 @@ HttpResponse ErrorResponse(const absl::Status& status, ErrorStyle style,
     r.headers.emplace_back("Retry-After", "1");
   }
   if (status.code() == absl::StatusCode::kUnavailable) r.headers.emplace_back("Retry-After", "1");
-  if (r.status == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer");
+  if (r.status == 401 && style != ErrorStyle::kAws) {
+    r.headers.emplace_back("WWW-Authenticate", "Bearer");
+  }
   return r;
 }
 
@@ -427,7 +433,15 @@ asio::awaitable<bool> Connection::WriteStream(const RawRequest& raw, HttpRespons
   auto [ec, n] = co_await http::async_write_header(stream_, sr, asio::as_tuple(asio::use_awaitable));
   if (ec) co_return false;
   StreamWriter writer(stream_, timeout);
-  absl::Status status = co_await response.stream(writer);
+  // Watch the client while relaying: a producer waiting on an upstream that has
+  // gone quiet would otherwise not notice a client that left until its next write.
+  absl::Status status;
+  {
+    using namespace asio::experimental::awaitable_operators;
+    auto outcome = co_await (response.stream(writer) || WatchDisconnect());
+    if (outcome.index() == 1) co_return false;  // the client went away; the producer was cancelled
+    status = std::get<0>(std::move(outcome));
+  }
   if (!status.ok() && !writer.failed()) {
     log::Warn("stream ended with an error", {{"request_id", request_id}, {"error", status.ToString()}});
   }

@@ -104,6 +104,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 rec.closed_at = time.monotonic()
         finally:
             rec.done.set()
+            fake._finished()
 
     do_GET = _dispatch
     do_POST = _dispatch
@@ -174,6 +175,8 @@ class FakeUpstream:
     def __init__(self, name: str = "fake"):
         self.name = name
         self.requests: "list[Recorded]" = []
+        self.in_flight = 0  # requests being answered now
+        self.max_in_flight = 0  # the most at once
         self._script: "list" = []
         self._default = Answer(f"answer from {name}")
         self._lock = threading.Lock()
@@ -224,9 +227,15 @@ class FakeUpstream:
     def _take(self, rec: Recorded):
         with self._cond:
             self.requests.append(rec)
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
             behaviour = self._script.pop(0) if self._script else self._default
             self._cond.notify_all()
         return behaviour
+
+    def _finished(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
 
     def count(self, path_suffix: str = "") -> int:
         with self._lock:
@@ -321,8 +330,8 @@ def _stream_pieces(h: _Handler, rec: Recorded, pieces: "list[str]", first_delay:
                 piece = data["delta"]["text"]
                 if rec.first_data_at is None:
                     rec.first_data_at = time.monotonic()
-                h.write_chunk(_sse(json.dumps(data), name))
                 rec.marker_sent_at[piece] = time.monotonic()
+                h.write_chunk(_sse(json.dumps(data), name))
                 if gap:
                     stop.wait(gap)
             else:
@@ -333,8 +342,8 @@ def _stream_pieces(h: _Handler, rec: Recorded, pieces: "list[str]", first_delay:
         for p in pieces:
             if rec.first_data_at is None:
                 rec.first_data_at = time.monotonic()
+            rec.marker_sent_at[p] = time.monotonic()  # before the write: a conservative measure
             h.write_chunk(_sse(json.dumps(openai_chunk(model, {"content": p}))))
-            rec.marker_sent_at[p] = time.monotonic()
             if gap:
                 stop.wait(gap)
         if not finish:

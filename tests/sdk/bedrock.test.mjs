@@ -7,6 +7,8 @@ import {
   InvokeModelWithResponseStreamCommand,
 } from '@aws-sdk/client-bedrock-runtime';
 
+import {NodeHttpHandler} from '@smithy/node-http-handler';
+
 import {startBasalt} from './basalt_proc.mjs';
 
 const AKID = 'AKIDSDKTEST0000001';
@@ -15,12 +17,17 @@ const MODEL_ID = 'anthropic.claude-3-haiku-20240307-v1:0';  // ':' exercises Sig
 const PROMPT = 'The Seine flows through Paris. Bananas are rich in potassium. ' +
     'Which river flows through Paris?';
 
-function client(port, secretAccessKey = SECRET) {
+// Since it gained bidirectional streaming, this client's default request handler
+// is HTTP/2 (NodeHttp2Handler; h2c with prior knowledge on an http:// endpoint).
+// Most tests pin the HTTP/1.1 handler, a documented client option, so that they
+// test the Bedrock API itself; 'the default request handler' tests the default.
+function client(port, {secretAccessKey = SECRET, http1 = true} = {}) {
   return new BedrockRuntimeClient({
     region: 'us-east-1',
     endpoint: `http://127.0.0.1:${port}`,
     credentials: {accessKeyId: AKID, secretAccessKey},
     maxAttempts: 1,
+    ...(http1 ? {requestHandler: new NodeHttpHandler()} : {}),
   });
 }
 
@@ -107,8 +114,22 @@ describe('@aws-sdk/client-bedrock-runtime', () => {
     assert.match(text, /Seine/);
   });
 
+  test('the default request handler (HTTP/2) works unchanged', async () => {
+    const h2 = client(srv.port, {http1: false});
+    try {
+      const res = await h2.send(new ConverseCommand({modelId: MODEL_ID, messages}));
+      assert.match(res.output.message.content[0].text, /Seine/);
+      const stream = await h2.send(new ConverseStreamCommand({modelId: MODEL_ID, messages}));
+      let text = '';
+      for await (const event of stream.stream) text += event.contentBlockDelta?.delta?.text ?? '';
+      assert.match(text, /Seine/);
+    } finally {
+      h2.destroy();
+    }
+  });
+
   test('a wrong secret is refused with 403', async () => {
-    const bad = client(srv.port, 'not-the-right-secret-0123456789');
+    const bad = client(srv.port, {secretAccessKey: 'not-the-right-secret-0123456789'});
     try {
       await assert.rejects(
           bad.send(new ConverseCommand({modelId: MODEL_ID, messages})),

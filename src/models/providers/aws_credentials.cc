@@ -13,7 +13,8 @@ namespace {
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -24,17 +25,14 @@ std::string Env(const GetEnv& getenv, std::string_view name) {
 
 // The credentials from one source's three values. nullopt when the source has
 // neither key; kUnauthenticated when it has only one of them.
-std::optional<absl::StatusOr<sigv4::AwsCredentials>> FromValues(std::string key_id,
-                                                                 std::string secret,
-                                                                 std::string token,
-                                                                 std::string_view key_name,
-                                                                 std::string_view secret_name,
-                                                                 std::string_view where) {
+std::optional<absl::StatusOr<sigv4::AwsCredentials>> FromValues(
+    std::string key_id, std::string secret, std::string token, std::string_view key_name,
+    std::string_view secret_name, std::string_view where) {
   if (key_id.empty() && secret.empty()) return std::nullopt;
   if (key_id.empty() || secret.empty()) {
-    return absl::StatusOr<sigv4::AwsCredentials>(absl::UnauthenticatedError(
-        StrCat("incomplete AWS credentials in ", where, ": ", key_id.empty() ? key_name : secret_name,
-               " is missing (", key_id.empty() ? secret_name : key_name, " is set)")));
+    return absl::StatusOr<sigv4::AwsCredentials>(absl::UnauthenticatedError(StrCat(
+        "incomplete AWS credentials in ", where, ": ", key_id.empty() ? key_name : secret_name,
+        " is missing (", key_id.empty() ? secret_name : key_name, " is set)")));
   }
   return absl::StatusOr<sigv4::AwsCredentials>(
       sigv4::AwsCredentials{std::move(key_id), std::move(secret), std::move(token)});
@@ -71,14 +69,15 @@ GetEnv ProcessEnv() {
 
 absl::StatusOr<IniFile> ParseIni(std::string_view text) {
   IniFile ini;
-  std::map<std::string, std::string, std::less<>>* section = nullptr;
+  IniSection* section = nullptr;
   int line_number = 0;
   for (std::string_view raw : Split(text, '\n')) {
     ++line_number;
     if (!raw.empty() && (raw.front() == ' ' || raw.front() == '\t')) {
       if (Trim(raw).empty()) continue;
       if (section == nullptr) {
-        return absl::InvalidArgumentError(StrCat("line ", line_number, ": indented line before "
+        return absl::InvalidArgumentError(StrCat("line ", line_number,
+                                                 ": indented line before "
                                                  "the first [section]"));
       }
       continue;  // a nested value (config-file syntax); credentials never use it
@@ -87,7 +86,8 @@ absl::StatusOr<IniFile> ParseIni(std::string_view text) {
     if (line.empty() || line.front() == '#' || line.front() == ';') continue;
     if (line.front() == '[') {
       if (line.back() != ']') {
-        return absl::InvalidArgumentError(StrCat("line ", line_number, ": section header "
+        return absl::InvalidArgumentError(StrCat("line ", line_number,
+                                                 ": section header "
                                                  "without a closing ']'"));
       }
       const std::string name(Trim(line.substr(1, line.size() - 2)));
@@ -142,8 +142,8 @@ AwsResolution ResolveAws(const ProviderConfig& config, const GetEnv& getenv) {
   const std::string path = CredentialsPath(getenv);
   const std::string looked = StrCat(
       "no AWS credentials: looked for access_key_id/secret_access_key in the provider config, "
-      "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in the environment, and profile '", profile,
-      "' in ", path.empty() ? "the shared credentials file (HOME is not set)" : path);
+      "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in the environment, and profile '",
+      profile, "' in ", path.empty() ? "the shared credentials file (HOME is not set)" : path);
   if (path.empty()) {
     out.credentials = absl::UnauthenticatedError(looked);
     return out;
@@ -155,8 +155,8 @@ AwsResolution ResolveAws(const ProviderConfig& config, const GetEnv& getenv) {
   }
   absl::StatusOr<IniFile> ini = ParseIni(*text);
   if (!ini.ok()) {
-    out.credentials = absl::UnauthenticatedError(
-        StrCat("cannot parse the AWS shared credentials file ", path, ": ", ini.status().message()));
+    out.credentials = absl::UnauthenticatedError(StrCat(
+        "cannot parse the AWS shared credentials file ", path, ": ", ini.status().message()));
     return out;
   }
   auto section = ini->find(profile);
@@ -169,9 +169,9 @@ AwsResolution ResolveAws(const ProviderConfig& config, const GetEnv& getenv) {
     return it == section->second.end() ? std::string() : it->second;
   };
   const std::string where = StrCat("profile '", profile, "' in ", path);
-  auto from_file = FromValues(value("aws_access_key_id"), value("aws_secret_access_key"),
-                              value("aws_session_token"), "aws_access_key_id",
-                              "aws_secret_access_key", where);
+  auto from_file =
+      FromValues(value("aws_access_key_id"), value("aws_secret_access_key"),
+                 value("aws_session_token"), "aws_access_key_id", "aws_secret_access_key", where);
   if (!from_file.has_value()) {
     out.credentials = absl::UnauthenticatedError(StrCat(looked, " (the profile has no keys)"));
     return out;

@@ -47,7 +47,8 @@ GetEnv ProcessEnv();
 // merges, the last value winning.
 // Errors: kInvalidArgument "line N: ..." for a key before the first section or
 // any other line.
-using IniFile = std::map<std::string, std::map<std::string, std::string>, std::less<>>;
+using IniSection = std::map<std::string, std::string, std::less<>>;
+using IniFile = std::map<std::string, IniSection, std::less<>>;
 absl::StatusOr<IniFile> ParseIni(std::string_view text);
 
 struct AwsResolution {

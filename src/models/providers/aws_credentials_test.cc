@@ -124,10 +124,10 @@ TEST(ResolveAwsTest, HomeCredentialsFileIsTheDefault) {
   EXPECT_EQ(resolved.credentials->access_key_id, "AKIDDEFAULT");
 
   // "~/" in AWS_SHARED_CREDENTIALS_FILE is the home directory.
-  resolved = ResolveAws(ProviderConfig{}, FakeEnv({{"HOME", home},
-                                                    {"AWS_SHARED_CREDENTIALS_FILE",
-                                                     "~/.aws/credentials"},
-                                                    {"AWS_PROFILE", "work"}}));
+  resolved =
+      ResolveAws(ProviderConfig{}, FakeEnv({{"HOME", home},
+                                            {"AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials"},
+                                            {"AWS_PROFILE", "work"}}));
   ASSERT_TRUE(resolved.credentials.ok()) << resolved.credentials.status();
   EXPECT_EQ(resolved.credentials->access_key_id, "AKIDWORK");
 }
@@ -152,8 +152,8 @@ TEST(ResolveAwsTest, NothingFoundNamesEveryPlaceLookedIn) {
 TEST(ResolveAwsTest, IncompleteSourcesAreErrorsNotSkipped) {
   ProviderConfig config;
   config.access_key_id = "AKIDCONFIG";
-  AwsResolution resolved = ResolveAws(config, FakeEnv({{"AWS_ACCESS_KEY_ID", "AKIDENV"},
-                                                       {"AWS_SECRET_ACCESS_KEY", "s"}}));
+  AwsResolution resolved = ResolveAws(
+      config, FakeEnv({{"AWS_ACCESS_KEY_ID", "AKIDENV"}, {"AWS_SECRET_ACCESS_KEY", "s"}}));
   EXPECT_EQ(resolved.credentials.status().code(), absl::StatusCode::kUnauthenticated);
   EXPECT_THAT(std::string(resolved.credentials.status().message()),
               HasSubstr("secret_access_key is missing"));

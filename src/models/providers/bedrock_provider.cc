@@ -20,7 +20,8 @@ constexpr std::string_view kJson = "application/json";
 
 std::string Endpoint(const ProviderConfig& config, const std::string& region) {
   std::string url = config.endpoint;
-  if (url.empty() && !region.empty()) url = StrCat("https://bedrock-runtime.", region, ".amazonaws.com");
+  if (url.empty() && !region.empty())
+    url = StrCat("https://bedrock-runtime.", region, ".amazonaws.com");
   while (!url.empty() && url.back() == '/') url.pop_back();
   return url;
 }
@@ -163,11 +164,10 @@ asio::awaitable<absl::StatusOr<std::unique_ptr<net::ClientStream>>> BedrockProvi
 }
 
 asio::awaitable<absl::StatusOr<ChatResponse>> BedrockProvider::Chat(const RequestContext& ctx,
-                                                                   const ChatRequest& request) {
+                                                                    const ChatRequest& request) {
   absl::Status renderable = converse::CheckRenderable(request);
   if (!renderable.ok()) co_return renderable;
-  net::HttpHeaders headers = {{"Content-Type", std::string(kJson)},
-                              {"Accept", std::string(kJson)}};
+  net::HttpHeaders headers = {{"Content-Type", std::string(kJson)}, {"Accept", std::string(kJson)}};
   absl::StatusOr<net::ClientRequest> signed_request =
       SignedRequest(ctx, BedrockModelPath(request.model, "converse"),
                     Dump(converse::RenderChatRequest(request)), std::move(headers));
@@ -226,9 +226,9 @@ asio::awaitable<absl::StatusOr<EmbeddingResponse>> BedrockProvider::Embed(
       if (it != body->end() && it->is_array()) embedding = &*it;
     }
     if (embedding == nullptr) {
-      co_return absl::UnavailableError(StrCat(
-          name_, " sent no `embedding` array for input ", i,
-          " (only Titan-style embedding models are supported)"));
+      co_return absl::UnavailableError(
+          StrCat(name_, " sent no `embedding` array for input ", i,
+                 " (only Titan-style embedding models are supported)"));
     }
     std::vector<float> vector;
     vector.reserve(embedding->size());
@@ -253,10 +253,10 @@ asio::awaitable<absl::StatusOr<std::vector<ModelInfo>>> BedrockProvider::ListMod
   co_return std::vector<ModelInfo>();
 }
 
-asio::awaitable<absl::StatusOr<std::string>> BedrockProvider::InvokeModel(
-    const RequestContext& ctx, std::string_view model_id, std::string body) {
-  net::HttpHeaders headers = {{"Content-Type", std::string(kJson)},
-                              {"Accept", std::string(kJson)}};
+asio::awaitable<absl::StatusOr<std::string>> BedrockProvider::InvokeModel(const RequestContext& ctx,
+                                                                          std::string_view model_id,
+                                                                          std::string body) {
+  net::HttpHeaders headers = {{"Content-Type", std::string(kJson)}, {"Accept", std::string(kJson)}};
   absl::StatusOr<net::ClientRequest> signed_request =
       SignedRequest(ctx, BedrockModelPath(model_id, "invoke"), std::move(body), std::move(headers));
   if (!signed_request.ok()) co_return signed_request.status();
@@ -267,14 +267,14 @@ asio::awaitable<absl::StatusOr<std::string>> BedrockProvider::InvokeModel(
 }
 
 asio::awaitable<absl::StatusOr<std::unique_ptr<InvokeResponseStream>>>
-BedrockProvider::InvokeModelWithResponseStream(const RequestContext& ctx,
-                                               std::string_view model_id, std::string body) {
+BedrockProvider::InvokeModelWithResponseStream(const RequestContext& ctx, std::string_view model_id,
+                                               std::string body) {
   net::HttpHeaders headers = {{"Content-Type", std::string(kJson)},
                               {"Accept", std::string(net::kEventStreamContentType)},
                               {"X-Amzn-Bedrock-Accept", std::string(kJson)}};
   absl::StatusOr<net::ClientRequest> signed_request =
-      SignedRequest(ctx, BedrockModelPath(model_id, "invoke-with-response-stream"),
-                    std::move(body), std::move(headers));
+      SignedRequest(ctx, BedrockModelPath(model_id, "invoke-with-response-stream"), std::move(body),
+                    std::move(headers));
   if (!signed_request.ok()) co_return signed_request.status();
   net::ClientRequest call = *std::move(signed_request);
   absl::StatusOr<std::unique_ptr<net::ClientStream>> stream = co_await OpenStream(std::move(call));

@@ -47,12 +47,11 @@ class BedrockProvider final : public ModelProvider {
   // `getenv` is the environment credentials and region are resolved from (called
   // only here); `clock` gives the signing time and must outlive the provider.
   BedrockProvider(const ProviderConfig& config, const net::ClientSet& clients,
-                  const GetEnv& getenv = ProcessEnv(),
-                  const Clock& clock = RealClock::Instance());
+                  const GetEnv& getenv = ProcessEnv(), const Clock& clock = RealClock::Instance());
 
   std::string_view name() const override { return name_; }
   boost::asio::awaitable<absl::StatusOr<ChatResponse>> Chat(const RequestContext& ctx,
-                                                           const ChatRequest& request) override;
+                                                            const ChatRequest& request) override;
   boost::asio::awaitable<absl::StatusOr<std::unique_ptr<ChatStream>>> StreamChat(
       const RequestContext& ctx, const ChatRequest& request) override;
   boost::asio::awaitable<absl::StatusOr<EmbeddingResponse>> Embed(
@@ -64,8 +63,8 @@ class BedrockProvider final : public ModelProvider {
   // returns the upstream's 2xx response body as is. `model_id` must stay valid
   // until the call completes.
   boost::asio::awaitable<absl::StatusOr<std::string>> InvokeModel(const RequestContext& ctx,
-                                                                 std::string_view model_id,
-                                                                 std::string body);
+                                                                  std::string_view model_id,
+                                                                  std::string body);
 
   // POST /model/{model_id}/invoke-with-response-stream. Returns once the upstream
   // accepted the call (status and headers received); the stream then yields the
@@ -83,14 +82,14 @@ class BedrockProvider final : public ModelProvider {
   // A signed request to `endpoint_ + path`; fails without credentials or region.
   // `headers` go first (after Host), then the SigV4 ones.
   absl::StatusOr<net::ClientRequest> SignedRequest(const RequestContext& ctx, std::string path,
-                                                   std::string body, net::HttpHeaders headers) const;
+                                                   std::string body,
+                                                   net::HttpHeaders headers) const;
   // Sends and returns a 2xx response, or the mapped error.
   boost::asio::awaitable<absl::StatusOr<net::ClientResponse>> Call(net::ClientRequest request);
   // Opens a streamed response and checks its status.
   boost::asio::awaitable<absl::StatusOr<std::unique_ptr<net::ClientStream>>> OpenStream(
       net::ClientRequest request);
-  absl::Status Error(int http_status, const net::HttpHeaders& headers,
-                     std::string_view body) const;
+  absl::Status Error(int http_status, const net::HttpHeaders& headers, std::string_view body) const;
 
   const std::string name_;
   const AwsResolution aws_;

@@ -92,8 +92,9 @@ TEST_F(BedrockProviderTest, AwsErrorTypesMapByStatus) {
                                        "Message":"Bedrock is unable to process your request."})"));
     }
     return net::client_testing::WriteRaw(
-        stream, JsonResponse(403, R"({"message":"The security token included in the request is invalid."})",
-                             "x-amzn-ErrorType: UnrecognizedClientException:\r\n"));
+        stream,
+        JsonResponse(403, R"({"message":"The security token included in the request is invalid."})",
+                     "x-amzn-ErrorType: UnrecognizedClientException:\r\n"));
   });
   std::vector<absl::Status> results;
   Run([&](const net::ClientSet& clients) -> asio::awaitable<void> {
@@ -110,9 +111,8 @@ TEST_F(BedrockProviderTest, AwsErrorTypesMapByStatus) {
 }
 
 TEST_F(BedrockProviderTest, InvokeModelPassesTheNativeBodyThrough) {
-  const std::string request_body =
-      R"({"anthropic_version":"bedrock-2023-05-31","max_tokens":50,)"
-      R"("messages":[{"role":"user","content":"Héllo"}],"top_k":3})";
+  const std::string request_body = R"({"anthropic_version":"bedrock-2023-05-31","max_tokens":50,)"
+                                   R"("messages":[{"role":"user","content":"Héllo"}],"top_k":3})";
   const std::string answer =
       R"({"id":"msg_1","type":"message","role":"assistant","content":[{"type":"text",)"
       R"("text":"Hi"}],"stop_reason":"end_turn","usage":{"input_tokens":3,"output_tokens":1}})";
@@ -138,8 +138,8 @@ TEST_F(BedrockProviderTest, EmbedCallsTitanOncePerInputInOrder) {
     auto body = nlohmann::json::parse(request.body());
     const std::string text = body["inputText"];
     const float first = text == "alpha" ? 0.25f : 0.75f;
-    const std::string answer = nlohmann::json{{"embedding", {first, -0.5}},
-                                              {"inputTextTokenCount", text.size()}}.dump();
+    const std::string answer =
+        nlohmann::json{{"embedding", {first, -0.5}}, {"inputTextTokenCount", text.size()}}.dump();
     return net::client_testing::WriteRaw(stream, JsonResponse(200, answer));
   });
   absl::StatusOr<EmbeddingResponse> result;

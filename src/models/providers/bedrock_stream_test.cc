@@ -60,15 +60,17 @@ TEST_F(BedrockStreamTest, ConverseStreamYieldsCanonicalDeltas) {
   frames.push_back(EncodeEvent(
       "contentBlockStart",
       R"({"contentBlockIndex":1,"start":{"toolUse":{"toolUseId":"tu_1","name":"get_weather"}}})"));
-  frames.push_back(EncodeEvent(
-      "contentBlockDelta", R"({"contentBlockIndex":1,"delta":{"toolUse":{"input":"{\"city\":"}}})"));
-  frames.push_back(EncodeEvent(
-      "contentBlockDelta", R"({"contentBlockIndex":1,"delta":{"toolUse":{"input":"\"Paris\"}"}}})"));
+  frames.push_back(
+      EncodeEvent("contentBlockDelta",
+                  R"({"contentBlockIndex":1,"delta":{"toolUse":{"input":"{\"city\":"}}})"));
+  frames.push_back(
+      EncodeEvent("contentBlockDelta",
+                  R"({"contentBlockIndex":1,"delta":{"toolUse":{"input":"\"Paris\"}"}}})"));
   frames.push_back(EncodeEvent("contentBlockStop", R"({"contentBlockIndex":1})"));
   frames.push_back(EncodeEvent("messageStop", R"({"stopReason":"tool_use"})"));
-  frames.push_back(EncodeEvent(
-      "metadata", R"({"usage":{"inputTokens":3,"outputTokens":2,"totalTokens":5},)"
-                  R"("metrics":{"latencyMs":9}})"));
+  frames.push_back(EncodeEvent("metadata",
+                               R"({"usage":{"inputTokens":3,"outputTokens":2,"totalTokens":5},)"
+                               R"("metrics":{"latencyMs":9}})"));
   FakeBedrock fake(Frames(frames));
   std::vector<ChatDelta> deltas;
   absl::Status failure = StreamAll(fake, &deltas);
@@ -110,7 +112,8 @@ TEST_P(BedrockStreamExceptionTest, ExceptionFrameMidStreamEndsItWithTheMappedErr
   std::vector<std::string> frames = TextFrames();
   frames.resize(2);  // messageStart, one text delta
   frames.push_back(EncodeException(GetParam().type, R"({"message":"something went wrong"})"));
-  frames.push_back(EncodeEvent("contentBlockDelta", R"({"contentBlockIndex":0,"delta":{"text":"x"}})"));
+  frames.push_back(
+      EncodeEvent("contentBlockDelta", R"({"contentBlockIndex":0,"delta":{"text":"x"}})"));
   FakeBedrock fake(Frames(frames));
   std::vector<ChatDelta> deltas;
   absl::Status failure = StreamAll(fake, &deltas);

@@ -4,8 +4,6 @@
 // verifier, and a fixture that runs provider calls on a ClientSet.
 #pragma once
 
-#include "models/providers/bedrock_provider.h"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -17,6 +15,7 @@
 
 #include "absl/strings/escaping.h"
 #include "core/strings.h"
+#include "models/providers/bedrock_provider.h"
 #include "models/router/retry_after.h"
 #include "net/eventstream.h"
 #include "net/http_client_test_server.h"
@@ -74,7 +73,8 @@ struct Seen {
 // lets the test's `reply` answer.
 class FakeBedrock {
  public:
-  using Reply = std::function<asio::awaitable<void>(const ServerRequest&, boost::beast::tcp_stream&)>;
+  using Reply =
+      std::function<asio::awaitable<void>(const ServerRequest&, boost::beast::tcp_stream&)>;
 
   explicit FakeBedrock(Reply reply)
       : reply_(std::move(reply)),
@@ -146,7 +146,8 @@ class BedrockProviderTest : public ::testing::Test {
     auto clients = net::ClientSet::Create({&ioc}, HttpClientConfig{});
     ASSERT_TRUE(clients.ok());
     const net::ClientSet& set = **clients;
-    asio::co_spawn(ioc, [&]() -> asio::awaitable<void> { co_await body(set); }, asio::detached);
+    asio::co_spawn(
+        ioc, [&]() -> asio::awaitable<void> { co_await body(set); }, asio::detached);
     ioc.run();
   }
 

@@ -36,8 +36,14 @@
 // distinct unlisted names get their own series; later ones are "other", names
 // that resolve nowhere are "unknown"); status is "ok" or the absl code name.
 //
-// Thread-safety: all methods may be called concurrently from any io thread. The
-// Router must outlive every call and every stream it returned. Never blocks.
+// Time: "now" comes from the injected Clock (deadline checks, breaker cool-downs,
+// latency); waits are asio steady_timers armed for the durations computed from
+// it. After a stream opens, its reads are bounded by the provider (ctx.deadline),
+// not by the attempt timeout.
+//
+// Thread-safety: all methods may be called concurrently from any io thread (each
+// io thread runs its own single-threaded io_context). The Router must outlive
+// every call and every stream it returned. Never blocks.
 #pragma once
 
 #include <chrono>
@@ -67,7 +73,7 @@ namespace basalt::models {
 
 // Setting names in comments are the basalt.yaml keys (docs/CONFIG.md).
 struct RetryPolicy {
-  int max_attempts = 2;   // router.max_attempts: per target, the first try included
+  int max_attempts = 2;  // router.max_attempts: per target, the first try included
   BackoffPolicy backoff{std::chrono::milliseconds(100),    // router.backoff_base_ms
                         std::chrono::milliseconds(2000)};  // router.backoff_cap_ms
   // router.attempt_timeout_ms: each attempt's time limit unless its provider
@@ -93,8 +99,8 @@ struct ProviderLimits {
 
 struct RouterOptions {
   RetryPolicy retry;
-  BreakerConfig breaker;  // router.breaker_failures, router.breaker_cooldown_ms
-  ProviderLimits default_limits;                          // providers not listed below
+  BreakerConfig breaker;          // router.breaker_failures, router.breaker_cooldown_ms
+  ProviderLimits default_limits;  // providers not listed below
   std::map<std::string, ProviderLimits> provider_limits;  // by provider name
   // Distinct unlisted model names ("openai/x", or names sent to the default
   // provider) given their own metric series and circuit breaker.
@@ -159,7 +165,8 @@ class Router final : public ModelProvider {
       const RequestContext& ctx, const EmbeddingRequest& request) override;
   // The aliases (provider: their first target's), then every provider's own
   // models as "provider/id" (routable as such). A provider that fails to list is
-  // left out rather than failing the whole list.
+  // left out rather than failing the whole list. Listing bypasses breakers and
+  // concurrency limits; each provider gets its attempt timeout.
   boost::asio::awaitable<absl::StatusOr<std::vector<ModelInfo>>> ListModels(
       const RequestContext& ctx) override;
 

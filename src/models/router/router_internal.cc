@@ -40,8 +40,7 @@ ProviderState::ProviderState(ModelProvider* p, const ProviderLimits& limits,
                              std::chrono::milliseconds router_timeout, RouterMetrics& m)
     : provider(p),
       name(p->name()),
-      attempt_timeout(limits.attempt_timeout.count() > 0 ? limits.attempt_timeout
-                                                         : router_timeout),
+      attempt_timeout(limits.attempt_timeout.count() > 0 ? limits.attempt_timeout : router_timeout),
       semaphore(limits.max_in_flight, limits.max_queue),
       latency(m.latency.With({name})),
       retries(m.retries.With({name})) {}
