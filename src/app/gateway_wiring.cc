@@ -6,6 +6,7 @@
 #include "core/strings.h"
 #include "models/builtin/builtin_provider.h"
 #include "models/providers/anthropic_provider.h"
+#include "models/providers/bedrock_provider.h"
 #include "models/providers/openai_provider.h"
 
 namespace basalt::app {
@@ -15,6 +16,9 @@ namespace {
 absl::StatusOr<std::unique_ptr<models::ModelProvider>> MakeProvider(const ProviderConfig& p,
                                                                      const net::ClientSet& clients) {
   if (p.type == "openai") return std::unique_ptr<models::ModelProvider>(new models::OpenAiProvider(p, clients));
+  if (p.type == "bedrock") {
+    return std::unique_ptr<models::ModelProvider>(new models::BedrockProvider(p, clients));
+  }
   if (p.type == "anthropic") {
     return std::unique_ptr<models::ModelProvider>(new models::AnthropicProvider(p, clients));
   }

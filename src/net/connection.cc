@@ -21,6 +21,7 @@
 #include "core/json_escape.h"
 #include "core/log.h"
 #include "core/status.h"
+#include "net/h2_session.h"
 #include "net/stream_writer.h"
 
 namespace basalt::net {
@@ -36,7 +37,8 @@ constexpr size_t kReadChunk = 16 * 1024;
 constexpr auto kRejectWriteTimeout = std::chrono::seconds(2);
 constexpr auto kLingerAfterReject = std::chrono::seconds(2);
 
-// The Date header, formatted once per second per thread.
+}  // namespace
+
 std::string_view HttpDate() {
   thread_local std::time_t cached_second = 0;
   thread_local char buf[64];
@@ -50,6 +52,8 @@ std::string_view HttpDate() {
   return buf;
 }
 
+namespace {
+
 template <class Message>
 void SetCommonHeaders(Message& h, std::string_view request_id, bool keep_alive) {
   h.set(http::field::server, "basalt");
@@ -57,6 +61,8 @@ void SetCommonHeaders(Message& h, std::string_view request_id, bool keep_alive) 
   h.set("X-Request-Id", request_id);
   h.keep_alive(keep_alive);
 }
+
+}  // namespace
 
 HttpResponse ErrorResponse(const absl::Status& status, ErrorStyle style,
                            std::string_view request_id) {
@@ -83,6 +89,8 @@ HttpResponse ErrorResponse(const absl::Status& status, ErrorStyle style,
   return r;
 }
 
+namespace {
+
 // A request may use Transfer-Encoding only as HTTP/1.1, only with `chunked` as
 // its last coding, and never together with Content-Length.
 bool TransferEncodingAcceptable(const RawRequest& request) {
@@ -105,11 +113,6 @@ bool TransferEncodingAcceptable(const RawRequest& request) {
 
 constexpr std::string_view kUnmatchedRoute = "unmatched";
 
-// The route label: the pattern (bounded cardinality), never the raw path.
-std::string_view RouteLabel(const RouteMatch& match) {
-  return match.route ? std::string_view(match.route->pattern) : kUnmatchedRoute;
-}
-
 bool IsDisconnect(const boost::system::error_code& ec) {
   return ec == http::error::end_of_stream || ec == asio::error::eof ||
          ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
@@ -117,6 +120,10 @@ bool IsDisconnect(const boost::system::error_code& ec) {
 }
 
 }  // namespace
+
+std::string_view RouteLabel(const RouteMatch& match) {
+  return match.route ? std::string_view(match.route->pattern) : kUnmatchedRoute;
+}
 
 ServerMetrics::ServerMetrics(metrics::Registry& r)
     : requests(r.Counter("basalt_http_requests_total", "HTTP requests answered",
@@ -166,10 +173,12 @@ void Worker::Drain() {
   draining_ = true;
   // Copy: closing may end connections, which erase themselves from the set.
   std::vector<Connection*> idle;
+  std::vector<Connection*> busy;
   for (Connection* c : connections_) {
-    if (c->idle()) idle.push_back(c);
+    (c->idle() ? idle : busy).push_back(c);
   }
   for (Connection* c : idle) c->Close();
+  for (Connection* c : busy) c->Drain();
 }
 
 void Worker::CloseAll() {
@@ -183,6 +192,7 @@ Connection::Connection(Worker& worker, tcp::socket socket)
   auto endpoint = stream_.socket().remote_endpoint(ec);
   if (!ec) remote_ = StrCat(endpoint.address().to_string(), ":", endpoint.port());
   stream_.socket().set_option(tcp::no_delay(true), ec);
+  watch_ = [this] { return WatchDisconnect(); };
   worker_.connections_.insert(this);
   worker_.metrics().open_connections.Add(1);
 }
@@ -198,8 +208,13 @@ void Connection::Close() {
   stream_.socket().close(ec);
 }
 
+void Connection::Drain() {
+  if (h2_) h2_->Drain();
+}
+
 asio::awaitable<void> Connection::Run() {
   const auto& cfg = worker_.config();
+  bool first = true;
   for (;;) {
     if (buffer_.size() == 0) {
       state_ = State::kIdle;
@@ -209,6 +224,21 @@ asio::awaitable<void> Connection::Run() {
                                                       asio::as_tuple(asio::use_awaitable));
       if (ec) break;
       buffer_.commit(n);
+    }
+    if (first) {
+      // HTTP/2 with prior knowledge starts with its preface, never a valid HTTP/1.1 request.
+      first = false;
+      const auto* bytes = static_cast<const char*>(buffer_.data().data());
+      if (MatchH2Preface(std::string_view(bytes, buffer_.size())) != PrefaceMatch::kNo) {
+        const std::optional<bool> h2 = co_await StartsWithH2Preface();
+        if (!h2.has_value()) break;
+        if (*h2) {
+          state_ = State::kHttp2;
+          h2_ = std::make_shared<H2Session>(worker_, stream_, remote_);
+          co_await h2_->Run(buffer_);
+          break;
+        }
+      }
     }
     state_ = State::kReading;
     const auto started = Clock::now();
@@ -245,6 +275,22 @@ asio::awaitable<void> Connection::Run() {
   boost::system::error_code ignored;
   stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
   stream_.socket().close(ignored);
+}
+
+asio::awaitable<std::optional<bool>> Connection::StartsWithH2Preface() {
+  for (;;) {
+    const auto* data = static_cast<const char*>(buffer_.data().data());
+    switch (MatchH2Preface(std::string_view(data, buffer_.size()))) {
+      case PrefaceMatch::kNo: co_return false;
+      case PrefaceMatch::kYes: co_return true;
+      case PrefaceMatch::kPartial: break;
+    }
+    stream_.expires_after(std::chrono::milliseconds(worker_.config().read_timeout_ms));
+    auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(kReadChunk),
+                                                    asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return std::nullopt;
+    buffer_.commit(n);
+  }
 }
 
 asio::awaitable<std::tuple<boost::system::error_code, size_t>> Connection::ReadRequest(
@@ -321,8 +367,10 @@ asio::awaitable<void> Connection::WatchDisconnect() {
   }
 }
 
-asio::awaitable<absl::StatusOr<HttpResponse>> Connection::Dispatch(HttpRequest& request,
-                                                                   const RouteMatch& match) {
+asio::awaitable<absl::StatusOr<HttpResponse>> DispatchRequest(Worker& worker,
+                                                              HttpRequest& request,
+                                                              const RouteMatch& match,
+                                                              const DisconnectWatch& watch) {
   if (match.route == nullptr) {
     if (match.bad_escape) co_return absl::InvalidArgumentError("path: invalid percent-escape");
     if (!match.allow.empty()) {
@@ -332,15 +380,15 @@ asio::awaitable<absl::StatusOr<HttpResponse>> Connection::Dispatch(HttpRequest& 
     }
     co_return absl::NotFoundError(StrCat("no route for ", request.path));
   }
-  if (!match.route->options.public_route && worker_.authenticator() != nullptr) {
-    absl::Status auth = worker_.authenticator()->Authenticate(request, match.route->options.auth);
+  if (!match.route->options.public_route && worker.authenticator() != nullptr) {
+    absl::Status auth = worker.authenticator()->Authenticate(request, match.route->options.auth);
     if (!auth.ok()) co_return auth;
   }
   request.params = match.params;
   try {
     if (match.route->options.cancel_on_disconnect) {
       using namespace asio::experimental::awaitable_operators;
-      auto outcome = co_await (match.route->handler(request) || WatchDisconnect());
+      auto outcome = co_await (match.route->handler(request) || watch());
       if (outcome.index() == 1) co_return absl::CancelledError("the client disconnected");
       co_return std::move(std::get<0>(outcome));
     }
@@ -352,36 +400,44 @@ asio::awaitable<absl::StatusOr<HttpResponse>> Connection::Dispatch(HttpRequest& 
   }
 }
 
-asio::awaitable<bool> Connection::Handle(RawRequest& raw, Clock::time_point started) {
-  const auto& cfg = worker_.config();
-  HttpRequest request(raw);
+void PrepareRequest(const Worker& worker, HttpRequest& request,
+                    std::chrono::steady_clock::time_point started) {
   std::string_view incoming_id = request.Header("x-request-id");
   request.ctx.request_id = IsValidRequestId(incoming_id) ? std::string(incoming_id) : NewId("req_");
   request.ctx.trace_id = request.ctx.request_id;
-  request.ctx.deadline = started + std::chrono::milliseconds(cfg.request_timeout_ms);
-  std::string_view target = raw.target();
+  request.ctx.deadline = started + std::chrono::milliseconds(worker.config().request_timeout_ms);
+  std::string_view target = request.raw.target();
   const auto q = target.find('?');
   request.path = target.substr(0, q);
   if (q != std::string_view::npos) request.query = target.substr(q + 1);
+}
 
-  const RouteMatch match = worker_.router().Match(raw.method_string(), request.path);
+std::optional<HttpResponse> ResponseFor(absl::StatusOr<HttpResponse>&& result,
+                                        const RouteMatch& match, std::string_view request_id) {
+  if (result.ok()) return std::move(*result);
+  if (result.status().code() == absl::StatusCode::kCancelled) return std::nullopt;
   const ErrorStyle style = match.route ? match.route->options.error_style : ErrorStyle::kNative;
-  absl::StatusOr<HttpResponse> result = co_await Dispatch(request, match);
+  HttpResponse response = ErrorResponse(result.status(), style, request_id);
+  if (!match.route && !match.allow.empty()) response.headers.emplace_back("Allow", match.allow);
+  return response;
+}
+
+asio::awaitable<bool> Connection::Handle(RawRequest& raw, Clock::time_point started) {
+  HttpRequest request(raw);
+  PrepareRequest(worker_, request, started);
+  std::string_view target = raw.target();
+  const RouteMatch match = worker_.router().Match(raw.method_string(), request.path);
+  absl::StatusOr<HttpResponse> result = co_await DispatchRequest(worker_, request, match, watch_);
 
   bool keep_alive = raw.keep_alive() && !worker_.draining();
   bool ok = true;
-  HttpResponse response;
-  if (!result.ok()) {
-    if (result.status().code() == absl::StatusCode::kCancelled) {
-      Record(static_cast<int>(raw.method()), target, RouteLabel(match), 499,
-             request.ctx.request_id, started);
-      co_return false;  // the client is gone; nobody to answer
-    }
-    response = ErrorResponse(result.status(), style, request.ctx.request_id);
-    if (!match.route && !match.allow.empty()) response.headers.emplace_back("Allow", match.allow);
-  } else {
-    response = std::move(*result);
+  std::optional<HttpResponse> answer = ResponseFor(std::move(result), match, request.ctx.request_id);
+  if (!answer.has_value()) {
+    Record(static_cast<int>(raw.method()), target, RouteLabel(match), 499,
+           request.ctx.request_id, started);
+    co_return false;  // the client is gone; nobody to answer
   }
+  HttpResponse& response = *answer;
   if (response.stream) {
     ok = co_await WriteStream(raw, response, keep_alive, request.ctx.request_id);
   } else {
@@ -432,7 +488,7 @@ asio::awaitable<bool> Connection::WriteStream(const RawRequest& raw, HttpRespons
   stream_.expires_after(timeout);
   auto [ec, n] = co_await http::async_write_header(stream_, sr, asio::as_tuple(asio::use_awaitable));
   if (ec) co_return false;
-  StreamWriter writer(stream_, timeout);
+  ChunkedStreamWriter writer(stream_, timeout);
   // Watch the client while relaying: a producer waiting on an upstream that has
   // gone quiet would otherwise not notice a client that left until its next write.
   absl::Status status;
@@ -452,26 +508,33 @@ asio::awaitable<bool> Connection::WriteStream(const RawRequest& raw, HttpRespons
 
 void Connection::Record(int verb, std::string_view target, std::string_view route, int status,
                         std::string_view request_id, Clock::time_point started) {
-  auto& m = worker_.metrics();
-  const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-  const Worker::Series series = worker_.SeriesFor(route, verb, status);
+  const RequestRecord record{verb,    target,         route,           status, request_id,
+                             started, request_bytes_, response_bytes_, remote_};
+  RecordRequest(worker_, record);
+}
+
+void RecordRequest(Worker& worker, const RequestRecord& r) {
+  auto& m = worker.metrics();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - r.started).count();
+  const Worker::Series series = worker.SeriesFor(r.route, r.verb, r.status);
   series.requests->Inc();
   series.duration->Observe(seconds);
-  m.request_bytes.Inc(static_cast<double>(request_bytes_));
-  m.response_bytes.Inc(static_cast<double>(response_bytes_));
-  const std::string_view method = http::to_string(static_cast<http::verb>(verb));
-  if (!worker_.config().access_log || !log::Enabled(log::Level::kInfo)) return;
+  m.request_bytes.Inc(static_cast<double>(r.bytes_in));
+  m.response_bytes.Inc(static_cast<double>(r.bytes_out));
+  const std::string_view method = http::to_string(static_cast<http::verb>(r.verb));
+  if (!worker.config().access_log || !log::Enabled(log::Level::kInfo)) return;
   std::string line;
   line.reserve(256);
   StrAppend(&line, R"({"ts":")", log::NowIso8601(), R"(","level":"info","msg":"access","request_id":")");
-  AppendJsonEscaped(line, request_id);
+  AppendJsonEscaped(line, r.request_id);
   line += R"(","method":")";
   AppendJsonEscaped(line, method);
   line += R"(","target":")";
-  AppendJsonEscaped(line, target.substr(0, 512));
-  StrAppend(&line, R"(","status":)", status, R"(,"duration_ms":)", seconds * 1000.0,
-                  R"(,"bytes_in":)", request_bytes_, R"(,"bytes_out":)", response_bytes_,
-                  R"(,"remote":")", remote_, "\"}");
+  AppendJsonEscaped(line, r.target.substr(0, 512));
+  StrAppend(&line, R"(","status":)", r.status, R"(,"duration_ms":)", seconds * 1000.0,
+                  R"(,"bytes_in":)", r.bytes_in, R"(,"bytes_out":)", r.bytes_out,
+                  R"(,"remote":")", r.remote, "\"}");
   log::WriteRaw(std::move(line));
 }
 

@@ -13,7 +13,7 @@ namespace basalt::net {
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
 
-asio::awaitable<absl::Status> StreamWriter::Write(std::string_view data) {
+asio::awaitable<absl::Status> ChunkedStreamWriter::Write(std::string_view data) {
   if (failed_) co_return absl::UnavailableError("the client connection is gone");
   if (data.empty()) co_return absl::OkStatus();
   stream_.expires_after(write_timeout_);
@@ -37,7 +37,7 @@ asio::awaitable<absl::Status> StreamWriter::Comment(std::string_view text) {
   co_return co_await Write(StrCat(": ", text, "\n\n"));
 }
 
-asio::awaitable<absl::Status> StreamWriter::Finish() {
+asio::awaitable<absl::Status> ChunkedStreamWriter::Finish() {
   if (failed_) co_return absl::UnavailableError("the client connection is gone");
   stream_.expires_after(write_timeout_);
   auto [ec, n] = co_await asio::async_write(stream_, http::make_chunk_last(),
