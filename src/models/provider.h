@@ -16,7 +16,7 @@
 //   kUnauthenticated / kPermissionDenied   upstream refused our credentials
 //   kNotFound            unknown upstream model
 //   kResourceExhausted   upstream 429; a retry-after hint travels as a payload
-//                        (see RetryAfterOf in router.h)
+//                        (see RetryAfterOf in router/retry_after.h)
 //   kUnavailable         upstream 5xx, connection refused or reset (retryable)
 //   kDeadlineExceeded    timed out (retryable within the overall deadline)
 #pragma once
