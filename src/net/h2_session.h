@@ -100,6 +100,9 @@ class H2Session : public std::enable_shared_from_this<H2Session> {
   // --- Stream level (h2_stream.cc) ---
   // Routes and answers one complete request (or a rejected one).
   boost::asio::awaitable<void> RunStream(std::shared_ptr<H2Stream> stream);
+  // Sends a streaming response: HEADERS, then the producer's Writes as DATA.
+  boost::asio::awaitable<void> SendStream(H2Stream& stream, HttpResponse& response,
+                                          std::string_view request_id);
   // Queues the response HEADERS and, unless `streaming`, the whole body.
   bool SubmitResponse(H2Stream& stream, HttpResponse& response, std::string_view request_id,
                       bool streaming);
@@ -112,6 +115,8 @@ class H2Session : public std::enable_shared_from_this<H2Session> {
   // Waits until the whole response has been sent, resetting a stream whose
   // client takes none of it for the write timeout.
   boost::asio::awaitable<void> WaitSent(H2Stream& stream);
+  // A streaming response has more to send (or its end): wake nghttp2's data source.
+  void Resume(H2Stream& stream);
   void ResetStream(H2Stream& stream, uint32_t error_code);
   void RecordStream(const H2Stream& stream, std::string_view route, int status,
                     std::string_view request_id);

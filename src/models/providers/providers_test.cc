@@ -43,6 +43,32 @@ std::string SseResponse(const std::vector<std::string>& events) {
   return out + "0\r\n\r\n";
 }
 
+// Reads a stream to its end, collecting text, usage and whether it stopped.
+struct Drained {
+  std::string text;
+  Usage usage;
+  bool stopped = false;
+  absl::Status status;
+};
+asio::awaitable<void> Drain(absl::StatusOr<std::unique_ptr<ChatStream>>& stream, Drained& out) {
+  if (!stream.ok()) {
+    out.status = stream.status();
+    co_return;
+  }
+  for (;;) {
+    auto delta = co_await (*stream)->Next();
+    if (!delta.ok()) {
+      out.status = delta.status();
+      co_return;
+    }
+    if (!delta->has_value()) co_return;
+    const ChatDelta& d = **delta;
+    if (d.type == ChatDelta::Type::kTextDelta) out.text += d.text;
+    if (d.type == ChatDelta::Type::kUsage) out.usage = d.usage;
+    if (d.type == ChatDelta::Type::kMessageStop) out.stopped = true;
+  }
+}
+
 class ProviderTest : public ::testing::Test {
  protected:
   // Runs `body` as a coroutine on a fresh io_context with a ClientSet for it.
@@ -116,34 +142,16 @@ TEST_F(ProviderTest, OpenAiStreamYieldsCanonicalDeltas) {
         "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2,\"total_tokens\":5}}\n\n",
         "data: [DONE]\n\n"}));
   });
-  std::string text;
-  Usage usage;
-  bool stopped = false;
-  absl::Status failure;
+  Drained out;
   Run([&](const net::ClientSet& clients) -> asio::awaitable<void> {
     OpenAiProvider provider(Config(server, "openai", "/v1"), clients);
     auto stream = co_await provider.StreamChat(ctx_, Hello());
-    if (!stream.ok()) {
-      failure = stream.status();
-      co_return;
-    }
-    for (;;) {
-      auto delta = co_await (*stream)->Next();
-      if (!delta.ok()) {
-        failure = delta.status();
-        co_return;
-      }
-      if (!delta->has_value()) break;
-      const ChatDelta& d = **delta;
-      if (d.type == ChatDelta::Type::kTextDelta) text += d.text;
-      if (d.type == ChatDelta::Type::kUsage) usage = d.usage;
-      if (d.type == ChatDelta::Type::kMessageStop) stopped = true;
-    }
+    co_await Drain(stream, out);
   });
-  ASSERT_TRUE(failure.ok()) << failure;
-  EXPECT_EQ(text, "Hello");
-  EXPECT_TRUE(stopped);
-  EXPECT_EQ(usage.output_tokens, 2);
+  ASSERT_TRUE(out.status.ok()) << out.status;
+  EXPECT_EQ(out.text, "Hello");
+  EXPECT_TRUE(out.stopped);
+  EXPECT_EQ(out.usage.output_tokens, 2);
   auto body = nlohmann::json::parse(seen_body);
   EXPECT_EQ(body["stream"], true);
   EXPECT_EQ(body["stream_options"]["include_usage"], true);
@@ -186,27 +194,14 @@ TEST_F(ProviderTest, ResetMidStreamIsAnError) {
     s.socket().close(ec);  // RST before the stream ends
     co_return false;
   });
-  absl::Status failure;
-  std::string text;
+  Drained out;
   Run([&](const net::ClientSet& clients) -> asio::awaitable<void> {
     OpenAiProvider provider(Config(server, "openai", "/v1"), clients);
     auto stream = co_await provider.StreamChat(ctx_, Hello());
-    if (!stream.ok()) {
-      failure = stream.status();
-      co_return;
-    }
-    for (;;) {
-      auto delta = co_await (*stream)->Next();
-      if (!delta.ok()) {
-        failure = delta.status();
-        co_return;
-      }
-      if (!delta->has_value()) break;
-      if ((*delta)->type == ChatDelta::Type::kTextDelta) text += (*delta)->text;
-    }
+    co_await Drain(stream, out);
   });
-  EXPECT_EQ(text, "Hi");
-  EXPECT_EQ(failure.code(), absl::StatusCode::kUnavailable) << failure;
+  EXPECT_EQ(out.text, "Hi");
+  EXPECT_EQ(out.status.code(), absl::StatusCode::kUnavailable) << out.status;
 }
 
 TEST_F(ProviderTest, AnthropicChatAndStream) {
@@ -231,30 +226,18 @@ TEST_F(ProviderTest, AnthropicChatAndStream) {
       "stop_sequence":null,"usage":{"input_tokens":4,"output_tokens":2}})"));
   });
   absl::StatusOr<ChatResponse> plain;
-  std::string streamed;
-  absl::Status failure;
+  Drained out;
   Run([&](const net::ClientSet& clients) -> asio::awaitable<void> {
     AnthropicProvider provider(Config(server, "anthropic", ""), clients);
     plain = co_await provider.Chat(ctx_, Hello());
     auto stream = co_await provider.StreamChat(ctx_, Hello());
-    if (!stream.ok()) {
-      failure = stream.status();
-      co_return;
-    }
-    for (;;) {
-      auto delta = co_await (*stream)->Next();
-      if (!delta.ok()) {
-        failure = delta.status();
-        co_return;
-      }
-      if (!delta->has_value()) break;
-      if ((*delta)->type == ChatDelta::Type::kTextDelta) streamed += (*delta)->text;
-    }
+    co_await Drain(stream, out);
   });
   ASSERT_TRUE(plain.ok()) << plain.status();
   EXPECT_EQ(plain->content[0].text, "Bonjour");
-  ASSERT_TRUE(failure.ok()) << failure;
-  EXPECT_EQ(streamed, "Bonjour");
+  ASSERT_TRUE(out.status.ok()) << out.status;
+  EXPECT_EQ(out.text, "Bonjour");
+  EXPECT_TRUE(out.stopped);
   ASSERT_EQ(versions.size(), 2u);
   EXPECT_EQ(versions[0], "2023-06-01");
   EXPECT_EQ(keys[0], "sk-test-key");
