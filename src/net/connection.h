@@ -172,8 +172,8 @@ class Connection {
   std::string remote_;
   size_t request_bytes_ = 0;
   size_t response_bytes_ = 0;
-  DisconnectWatch watch_;               // WatchDisconnect, bound once
-  std::shared_ptr<H2Session> h2_;       // set once the connection speaks HTTP/2
+  DisconnectWatch watch_;          // WatchDisconnect, bound once
+  std::shared_ptr<H2Session> h2_;  // set once the connection speaks HTTP/2
 };
 
 }  // namespace basalt::net

@@ -13,7 +13,8 @@
 //
 // Limits: server.max_header_bytes (431) and server.max_body_bytes (413, also
 // answered early from Content-Length) per stream; at most 100 concurrent
-// streams; the idle timeout when no stream is open; the read timeout for a
+// streams, whose bodies together may not exceed 4 x max_body_bytes (503); the
+// idle timeout when no stream is open; the read timeout for a
 // request still arriving (the connection is dropped, as for HTTP/1.1); the
 // write timeout for a stream whose client takes none of its bytes (the stream
 // is reset). Worker::Drain sends GOAWAY; open streams finish, then it closes.
@@ -23,6 +24,10 @@
 // record state and wake waiters, and handlers start after nghttp2 returns.
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -30,11 +35,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
@@ -50,6 +50,9 @@ enum class PrefaceMatch {
   kYes,      // starts with the whole 24-byte preface
 };
 PrefaceMatch MatchH2Preface(std::string_view bytes);
+
+// SETTINGS_MAX_CONCURRENT_STREAMS, per connection.
+inline constexpr uint32_t kH2MaxConcurrentStreams = 100;
 
 struct H2Stream;
 class H2StreamWriter;
@@ -70,11 +73,11 @@ class H2Session : public std::enable_shared_from_this<H2Session> {
   void Drain();
 
  private:
-  struct Callbacks;  // the nghttp2 callbacks (h2_session.cc)
+  struct Callbacks;  // the nghttp2 callbacks (h2_callbacks.cc)
   friend class H2StreamWriter;
   using Clock = std::chrono::steady_clock;
 
-  // --- Connection level (h2_session.cc) ---
+  // --- Connection level (h2_session.cc; Init in h2_callbacks.cc) ---
   // Creates the nghttp2 session and queues our SETTINGS; false when nghttp2 fails.
   bool Init();
   // Feeds received bytes to nghttp2, then starts the requests they completed.
@@ -135,7 +138,8 @@ class H2Session : public std::enable_shared_from_this<H2Session> {
   std::string out_;                       // the bytes being written
   Clock::time_point idle_since_;          // when the last stream closed
   Clock::time_point linger_until_;
-  int handlers_ = 0;  // running RunStream coroutines
+  size_t open_body_bytes_ = 0;  // request body bytes buffered by the streams in streams_
+  int handlers_ = 0;            // running RunStream coroutines
   bool writer_running_ = false;
   bool watchdog_running_ = false;
   bool goaway_ = false;     // Drain sent GOAWAY

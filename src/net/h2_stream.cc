@@ -5,17 +5,17 @@
 #include <nghttp2/nghttp2.h>
 
 #include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <cctype>
 #include <cstring>
+#include <exception>
 #include <optional>
 #include <string>
 #include <utility>
 #include <variant>
 #include <vector>
-
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include "core/log.h"
 #include "net/h2_session.h"
@@ -65,7 +65,11 @@ ssize_t ReadBody(nghttp2_session*, int32_t, uint8_t* buf, size_t length, uint32_
     } else {
       s.out.clear();
     }
-    s.drained.cancel();  // wakes a Write waiting for nghttp2 to take its bytes
+    try {
+      s.drained.cancel();  // wakes a Write waiting for nghttp2 to take its bytes
+    } catch (const std::exception&) {
+      return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  // resets the stream; its writer times out
+    }
     if (n == 0 && !s.out_end) {
       s.deferred = true;
       return NGHTTP2_ERR_DEFERRED;
@@ -144,9 +148,12 @@ asio::awaitable<void> H2Session::SendStream(H2Stream& s, HttpResponse& response,
     status = std::get<0>(std::move(outcome));
   }
   if (!status.ok() && !writer.failed()) {
-    log::Warn("stream ended with an error", {{"request_id", request_id}, {"error", status.ToString()}});
+    log::Warn("stream ended with an error",
+              {{"request_id", request_id}, {"error", status.ToString()}});
   }
-  if (!writer.failed() && (co_await writer.Finish()).ok()) co_await WaitSent(s);
+  if (writer.failed()) co_return;
+  const absl::Status finished = co_await writer.Finish();  // kept out of the condition (g++ 12)
+  if (finished.ok()) co_await WaitSent(s);
 }
 
 bool H2Session::SubmitResponse(H2Stream& s, HttpResponse& response, std::string_view request_id,
@@ -262,8 +269,15 @@ void H2Session::ResetStream(H2Stream& s, uint32_t error_code) {
 
 void H2Session::RecordStream(const H2Stream& s, std::string_view route, int status,
                              std::string_view request_id) {
-  const RequestRecord record{static_cast<int>(s.raw.method()), s.raw.target(), route, status,
-                             request_id, s.started, s.bytes_in, s.bytes_out, remote_};
+  const RequestRecord record{static_cast<int>(s.raw.method()),
+                             s.raw.target(),
+                             route,
+                             status,
+                             request_id,
+                             s.started,
+                             s.bytes_in,
+                             s.bytes_out,
+                             remote_};
   RecordRequest(worker_, record);
 }
 

@@ -2,15 +2,14 @@
 // turns a streaming response into DATA frames.
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
-
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "absl/status/status.h"
 #include "net/h2_session.h"
@@ -32,8 +31,9 @@ struct H2Stream {
   // HTTP/2 SigV4 signers sign it), then the body.
   RawRequest raw;
   std::string authority;
-  size_t header_bytes = 0;  // counted as HPACK does (name + value + 32)
-  size_t bytes_in = 0;
+  size_t header_list_size = 0;  // as SETTINGS_MAX_HEADER_LIST_SIZE counts: name + value + 32
+  size_t bytes_in = 0;          // header names and values, and body bytes received
+  size_t body_counted = 0;      // body bytes counted in H2Session::open_body_bytes_
   // Set when the request breaks a limit: answered with this error, unrouted.
   absl::Status rejection;
   bool end_stream_received = false;  // the client has sent its whole request

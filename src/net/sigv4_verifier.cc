@@ -68,14 +68,19 @@ absl::Status ParseCredential(std::string_view credential, std::string_view what,
   return absl::OkStatus();
 }
 
-// "host;x-amz-date": lowercase header names, sorted, unique, including host,
-// each present in the request.
+// HTTP/2 signers (the AWS SDK for JavaScript's NodeHttp2Handler) sign the
+// :authority pseudo-header in place of host; the HTTP/2 server passes it on as
+// a header of that name.
+constexpr std::string_view kAuthority = ":authority";
+
+// "host;x-amz-date": lowercase header names, sorted, unique, including host
+// (or :authority), each present in the request.
 absl::StatusOr<std::vector<std::string>> ParseSignedHeaders(std::string_view list,
                                                             std::string_view what,
                                                             const SignableRequest& request) {
   std::vector<std::string> names;
   for (std::string_view name : Split(list, ';')) {
-    if (!internal::IsToken(name) || internal::AsciiLower(name) != name ||
+    if (!(name == kAuthority || internal::IsToken(name)) || internal::AsciiLower(name) != name ||
         (!names.empty() && names.back() >= name)) {
       return Malformed(what, "must list lowercase header names, sorted and unique");
     }
@@ -84,7 +89,8 @@ absl::StatusOr<std::vector<std::string>> ParseSignedHeaders(std::string_view lis
     }
     names.emplace_back(name);
   }
-  if (!std::binary_search(names.begin(), names.end(), std::string("host"))) {
+  if (!std::binary_search(names.begin(), names.end(), std::string("host")) &&
+      (names.empty() || names.front() != kAuthority)) {
     return Malformed(what, "must include host");
   }
   return names;

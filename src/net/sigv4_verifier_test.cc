@@ -250,5 +250,34 @@ TEST_F(SigV4VerifierTest, RejectsDuplicateAuthorizationHeaders) {
               IsError(absl::StatusCode::kUnauthenticated, "Authorization: more than one"));
 }
 
+// The AWS SDK for JavaScript over HTTP/2 (its default NodeHttp2Handler) signs the
+// :authority pseudo-header in place of host; basalt's HTTP/2 server passes it on
+// as a header of that name.
+TEST_F(SigV4VerifierTest, AcceptsHttp2AuthorityInPlaceOfHost) {
+  SignableRequest request = Request();
+  request.headers = {{":authority", "bedrock.local"},
+                     {"host", "bedrock.local"},
+                     {"x-amz-date", "20150830T123600Z"}};
+  const std::vector<std::string> names = {":authority", "x-amz-date"};
+  const std::string scope = CredentialScope("20150830", "us-west-2", "bedrock");
+  const std::string signature =
+      Signature(DeriveSigningKey(kSecret, "20150830", "us-west-2", "bedrock"),
+                StringToSign("20150830T123600Z", scope,
+                             CanonicalRequest(request, names, HexSha256(request.body), true)));
+  request.headers.emplace_back("authorization",
+                               "AWS4-HMAC-SHA256 Credential=AKID/" + scope +
+                                   ", SignedHeaders=:authority;x-amz-date, Signature=" + signature);
+  EXPECT_TRUE(Verify(request).ok());
+  Header(request, ":authority") = "elsewhere.local";
+  EXPECT_THAT(Verify(request), IsError(absl::StatusCode::kPermissionDenied, "does not match"));
+}
+
+TEST_F(SigV4VerifierTest, StillRequiresHostOrAuthority) {
+  SignableRequest request = Signed();
+  std::string& auth = Header(request, "Authorization");
+  auth.replace(auth.find("SignedHeaders=host;"), 19, "SignedHeaders=");
+  EXPECT_THAT(Verify(request), IsError(absl::StatusCode::kUnauthenticated, "must include host"));
+}
+
 }  // namespace
 }  // namespace basalt::sigv4

@@ -12,11 +12,10 @@
 // Used only from the connection's own coroutine (not thread-safe).
 #pragma once
 
-#include <chrono>
-#include <string_view>
-
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <chrono>
+#include <string_view>
 
 #include "absl/status/status.h"
 
