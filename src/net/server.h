@@ -1,4 +1,6 @@
-// HTTP/1.1 server on Boost.Beast with C++20 coroutines.
+// HTTP/1.1 server on Boost.Beast with C++20 coroutines; a connection that opens
+// with the HTTP/2 preface is served as HTTP/2 cleartext (h2_session.h) on the
+// same port, through the same routing, authentication and limits.
 //
 // Threading: one io_context per io thread; the acceptor hands each new
 // connection to the next io_context in turn, and the connection lives on that
