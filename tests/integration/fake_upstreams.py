@@ -96,6 +96,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         rec = Recorded(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
         fake: FakeUpstream = self.server.fake  # type: ignore[attr-defined]
         behaviour = fake._take(rec)
+        self._counted_done = False
         try:
             behaviour(self, rec)
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
@@ -104,14 +105,23 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 rec.closed_at = time.monotonic()
         finally:
             rec.done.set()
-            fake._finished()
+            self._mark_done()
 
     do_GET = _dispatch
     do_POST = _dispatch
 
+    def _mark_done(self) -> None:
+        """Ends this request's in-flight count (once). Called before a whole answer's
+        last bytes are written, so the client cannot have received the answer, and
+        sent its next request, while this one still counts as in flight."""
+        if not getattr(self, "_counted_done", True):
+            self._counted_done = True
+            self.server.fake._finished()  # type: ignore[attr-defined]
+
     # --------------------------------------------------------------- writing helpers
     def send_json(self, status: int, obj, headers: "dict[str, str] | None" = None) -> None:
         data = json.dumps(obj).encode()
+        self._mark_done()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
