@@ -24,8 +24,8 @@ absl::StatusOr<std::unique_ptr<models::ModelProvider>> MakeProvider(const Provid
   }
   if (p.type == "builtin") return absl::InvalidArgumentError(
       StrCat("providers: '", p.name, "': the builtin provider is always present; remove this entry"));
-  return absl::UnimplementedError(
-      StrCat("providers: '", p.name, "': type '", p.type, "' is not available in this build"));
+  // Config validation admits only the types above; reaching here is a wiring bug.
+  return absl::InternalError(StrCat("providers: '", p.name, "': unknown type '", p.type, "'"));
 }
 
 models::RouterOptions RouterOptionsFrom(const Config& config) {
