@@ -3,7 +3,7 @@ JOBS ?= $(shell nproc)
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test build debug fuzz bench deps clean
+.PHONY: run test build server debug fuzz bench deps clean
 
 deps:
 	@scripts/install-deps
@@ -12,15 +12,21 @@ build: deps
 	cmake --preset release >/dev/null
 	cmake --build --preset release -j $(JOBS)
 
+# Only the binary, for `make run`.
+server: deps
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j $(JOBS) --target basalt
+
 debug: deps
 	cmake --preset debug >/dev/null
 	cmake --build --preset debug -j $(JOBS)
 
-run: build
+run: server
 	@echo "basalt on http://$(HOST):$(PORT)  try:"
 	@echo "  curl http://$(HOST):$(PORT)/healthz"
 	@echo "  curl http://$(HOST):$(PORT)/metrics"
 	@echo "  curl -d '{\"hello\":\"basalt\"}' http://$(HOST):$(PORT)/v1/echo"
+	@echo "  curl http://$(HOST):$(PORT)/v1/chat/completions -d '{\"model\":\"builtin-chat\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}]}'"
 	./build/release/basalt serve --host $(HOST) --port $(PORT)
 
 # Unit tests run twice: plain (release) and under ASan+UBSan (debug).
