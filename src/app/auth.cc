@@ -6,10 +6,10 @@
 
 namespace basalt::app {
 
-StaticAuthenticator::StaticAuthenticator(std::vector<std::string> api_keys,
-                                         std::vector<std::string> sigv4_keys, const Clock& clock)
-    : api_keys_(std::move(api_keys)),
-      verifier_(
+StaticAuthenticator::StaticAuthenticator(const std::vector<std::string>& api_keys,
+                                         const std::vector<std::string>& sigv4_keys,
+                                         const Clock& clock)
+    : verifier_(
           [this](std::string_view access_key_id) -> std::optional<sigv4::AwsCredentials> {
             for (const auto& c : aws_keys_) {
               if (c.access_key_id == access_key_id) return c;
@@ -17,10 +17,19 @@ StaticAuthenticator::StaticAuthenticator(std::vector<std::string> api_keys,
             return std::nullopt;
           },
           clock) {
-  for (const std::string& entry : sigv4_keys) {
+  for (const std::string& entry : api_keys) {
     const auto colon = entry.find(':');
-    if (colon == std::string::npos) continue;  // rejected by config validation
-    aws_keys_.push_back({entry.substr(0, colon), entry.substr(colon + 1), ""});
+    if (colon == std::string::npos) {
+      api_keys_.push_back({entry, "default"});
+    } else {
+      api_keys_.push_back({entry.substr(colon + 1), entry.substr(0, colon)});
+    }
+  }
+  for (const std::string& entry : sigv4_keys) {
+    const std::vector<std::string_view> parts = Split(entry, ':');
+    if (parts.size() < 2) continue;  // rejected by config validation
+    aws_keys_.push_back({std::string(parts[0]), std::string(parts[1]), ""});
+    aws_tenants_[std::string(parts[0])] = parts.size() > 2 ? std::string(parts[2]) : "default";
   }
 }
 
@@ -50,10 +59,11 @@ absl::Status StaticAuthenticator::AuthenticateBearer(net::HttpRequest& request) 
   }
   // Compare against every key in constant time per key, so timing does not
   // reveal how much of a key matched.
-  for (const std::string& key : api_keys_) {
+  for (const ApiKey& entry : api_keys_) {
+    const std::string& key = entry.key;
     if (key.size() == presented.size() &&
         CRYPTO_memcmp(key.data(), presented.data(), key.size()) == 0) {
-      request.ctx.tenant = "default";
+      request.ctx.tenant = entry.tenant;
       request.ctx.principal = StrCat("api_key:", std::string_view(key).substr(0, 6));
       return absl::OkStatus();
     }
@@ -81,7 +91,8 @@ absl::Status StaticAuthenticator::AuthenticateSigV4(net::HttpRequest& request) c
         StrCat("Credential should be scoped to correct service: 'bedrock', not '",
                identity->service, "'."));
   }
-  request.ctx.tenant = "default";
+  auto tenant = aws_tenants_.find(identity->access_key_id);
+  request.ctx.tenant = tenant == aws_tenants_.end() ? "default" : tenant->second;
   request.ctx.principal = StrCat("aws:", identity->access_key_id);
   return absl::OkStatus();
 }

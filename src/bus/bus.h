@@ -208,13 +208,18 @@ class Bus {
 
   // A named, durable cursor (the dispatcher's position in the event log).
   virtual boost::asio::awaitable<absl::StatusOr<int64_t>> GetCursor(std::string name) = 0;
-  // Sets the cursor and enqueues `jobs` (deliveries) in one transaction.
+  // Sets the cursor, enqueues `jobs` (deliveries; an idempotency key already
+  // used is skipped) and appends `events`, in one transaction.
   virtual boost::asio::awaitable<absl::Status> AdvanceCursor(std::string name, int64_t seq,
-                                                             std::vector<NewJob> jobs) = 0;
+                                                             std::vector<NewJob> jobs,
+                                                             std::vector<Event> events) = 0;
 
-  // Wakes when a job may have become ready or an event was appended by this
-  // process (other processes are seen by polling). Never blocks.
-  virtual void OnChange(std::function<void()> callback) = 0;
+  // Called after this process's writes that may have made jobs ready
+  // (kJobsReady) or appended events (kEventsAppended); other processes' writes
+  // are seen by polling. The callback runs on an adapter thread and must not
+  // block; it may fire once per write, so coalesce.
+  enum Change : int { kJobsReady = 1, kEventsAppended = 2 };
+  virtual void OnChange(std::function<void(int changes)> callback) = 0;
 };
 
 }  // namespace basalt::bus

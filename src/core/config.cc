@@ -73,9 +73,9 @@ const std::vector<KeyDef>& Keys() {
                            {"debug", "info", "warn", "error"}},
        "Lowest level of log line written."},
       {"auth.api_keys", ListKey{[](Config& c) -> std::vector<std::string>& { return c.api_keys; }},
-       "Static API keys accepted as `Authorization: Bearer KEY` or `x-api-key: KEY`."},
+       "Static API keys accepted as `Authorization: Bearer KEY` or `x-api-key: KEY`; `TENANT:KEY` binds a key to a tenant (default `default`)."},
       {"auth.sigv4_keys", ListKey{[](Config& c) -> std::vector<std::string>& { return c.sigv4_keys; }},
-       "AWS access keys accepted on Bedrock-compatible routes, each `ACCESS_KEY_ID:SECRET_ACCESS_KEY`."},
+       "AWS access keys accepted on Bedrock-compatible routes, each `ACCESS_KEY_ID:SECRET_ACCESS_KEY[:TENANT]`."},
       {"models.default_provider",
        StrKey{[](Config& c) -> std::string& { return c.default_provider; }, {}},
        "Provider that serves model names matching no alias (empty: unknown names are 404)."},
@@ -107,6 +107,58 @@ const std::vector<KeyDef>& Keys() {
       {"store.busy_timeout_ms",
        IntKey{[](Config& c) -> int64_t& { return c.store.busy_timeout_ms; }, 0, 600'000},
        "SQLite busy timeout."},
+      {"async.workers", IntKey{[](Config& c) -> int64_t& { return c.async.workers; }, 0, 4096},
+       "Async jobs this process runs at once; 0 runs no workers (submissions still queue)."},
+      {"async.model_concurrency",
+       IntKey{[](Config& c) -> int64_t& { return c.async.model_concurrency; }, 1, 4096},
+       "Async jobs of one model running at once in this process."},
+      {"async.max_attempts", IntKey{[](Config& c) -> int64_t& { return c.async.max_attempts; }, 1, 100},
+       "Attempts of an async job before it fails and goes to the dead-letter queue."},
+      {"async.visibility_timeout_ms",
+       IntKey{[](Config& c) -> int64_t& { return c.async.visibility_timeout_ms; }, 100, 3'600'000},
+       "Lease on a job; renewed every third of it while the model call runs."},
+      {"async.job_timeout_ms",
+       IntKey{[](Config& c) -> int64_t& { return c.async.job_timeout_ms; }, 100, 86'400'000},
+       "Time one attempt of an async job may take."},
+      {"async.retry_backoff_base_ms",
+       IntKey{[](Config& c) -> int64_t& { return c.async.retry_backoff_base_ms; }, 0, 3'600'000},
+       "Base of the exponential backoff (full jitter) before a failed job runs again."},
+      {"async.retry_backoff_cap_ms",
+       IntKey{[](Config& c) -> int64_t& { return c.async.retry_backoff_cap_ms; }, 0, 86'400'000},
+       "Longest backoff before a failed job runs again."},
+      {"async.webhook_workers",
+       IntKey{[](Config& c) -> int64_t& { return c.async.webhook_workers; }, 0, 4096},
+       "Webhook deliveries this process makes at once; 0 makes none."},
+      {"async.webhook_timeout_ms",
+       IntKey{[](Config& c) -> int64_t& { return c.async.webhook_timeout_ms; }, 100, 600'000},
+       "Time a webhook receiver has to answer."},
+      {"async.webhook_backoff_base_ms",
+       IntKey{[](Config& c) -> int64_t& { return c.async.webhook_backoff_base_ms; }, 0, 3'600'000},
+       "Base of the exponential backoff (full jitter) between webhook attempts."},
+      {"async.webhook_backoff_cap_ms",
+       IntKey{[](Config& c) -> int64_t& { return c.async.webhook_backoff_cap_ms; }, 0, 86'400'000},
+       "Longest backoff between webhook attempts."},
+      {"async.webhook_max_attempts",
+       IntKey{[](Config& c) -> int64_t& { return c.async.webhook_max_attempts; }, 1, 100},
+       "Default attempts of a webhook delivery before it is dead-lettered."},
+      {"async.webhook_max_age_seconds",
+       IntKey{[](Config& c) -> int64_t& { return c.async.webhook_max_age_seconds; }, 1, 604'800},
+       "Default age after which a failing webhook delivery is dead-lettered."},
+      {"async.callback_secret",
+       StrKey{[](Config& c) -> std::string& { return c.async.callback_secret; }, {}},
+       "HMAC secret for callback_url deliveries without their own callback_secret (empty: unsigned)."},
+      {"async.idempotency_hours",
+       IntKey{[](Config& c) -> int64_t& { return c.async.idempotency_hours; }, 1, 720},
+       "How long a client_token returns the same request."},
+      {"async.max_batch_records",
+       IntKey{[](Config& c) -> int64_t& { return c.async.max_batch_records; }, 1, 1'000'000},
+       "Most records in one batch."},
+      {"async.max_pending_writes",
+       IntKey{[](Config& c) -> int64_t& { return c.async.max_pending_writes; }, 1, 10'000'000},
+       "Queue writes waiting for their commit; beyond it submissions get 429."},
+      {"async.poll_interval_ms",
+       IntKey{[](Config& c) -> int64_t& { return c.async.poll_interval_ms; }, 10, 60'000},
+       "How often workers and the dispatcher look for work written by other processes."},
       {"http_client.verify_tls",
        BoolKey{[](Config& c) -> bool& { return c.http_client.verify_tls; }},
        "Verify upstream TLS certificates and host names."},
@@ -262,14 +314,30 @@ std::vector<std::string> ApplyFile(Config& config, const std::string& path) {
   return errors;
 }
 
+}  // namespace
+
+bool ValidTenantName(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char ch : name) {
+    const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                    (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+namespace {
+
 absl::Status Validate(const Config& c) {
   if (c.server.host.empty()) return absl::InvalidArgumentError("server.host: must not be empty");
   if (c.data_dir.empty()) return absl::InvalidArgumentError("data_dir: must not be empty");
   for (const auto& entry : c.sigv4_keys) {
-    const auto colon = entry.find(':');
-    if (colon == std::string::npos || colon == 0 || colon + 1 == entry.size()) {
+    const std::vector<std::string_view> parts = Split(entry, ':');
+    if (parts.size() < 2 || parts.size() > 3 || parts[0].empty() || parts[1].empty() ||
+        (parts.size() == 3 && !ValidTenantName(parts[2]))) {
       return absl::InvalidArgumentError(
-          "auth.sigv4_keys: every entry must be ACCESS_KEY_ID:SECRET_ACCESS_KEY");
+          "auth.sigv4_keys: every entry must be ACCESS_KEY_ID:SECRET_ACCESS_KEY or "
+          "ACCESS_KEY_ID:SECRET_ACCESS_KEY:TENANT (tenant: 1-64 of A-Z a-z 0-9 _ . -)");
     }
   }
   auto known_provider = [&](const std::string& name) {
@@ -292,7 +360,13 @@ absl::Status Validate(const Config& c) {
     return absl::InvalidArgumentError(
         StrCat("models.default_provider: unknown provider '", c.default_provider, "'"));
   }
-  for (const auto& key : c.api_keys) {
+  for (const auto& entry : c.api_keys) {
+    const auto colon = entry.find(':');
+    const std::string key = colon == std::string::npos ? entry : entry.substr(colon + 1);
+    if (colon != std::string::npos && !ValidTenantName(entry.substr(0, colon))) {
+      return absl::InvalidArgumentError(
+          "auth.api_keys: in TENANT:KEY the tenant must be 1-64 of A-Z a-z 0-9 _ . -");
+    }
     if (key.size() < 16) {
       return absl::InvalidArgumentError("auth.api_keys: every key must be at least 16 characters");
     }

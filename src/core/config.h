@@ -57,6 +57,28 @@ struct RouterConfig {
   int64_t breaker_cooldown_ms = 30'000;
 };
 
+// The async pattern: queue, workers, webhooks (docs/ASYNC.md).
+struct AsyncConfig {
+  int64_t workers = 4;                  // concurrent jobs in this process; 0: none
+  int64_t model_concurrency = 4;        // concurrent jobs per model
+  int64_t max_attempts = 3;
+  int64_t visibility_timeout_ms = 30'000;
+  int64_t job_timeout_ms = 300'000;     // one model call
+  int64_t retry_backoff_base_ms = 1'000;
+  int64_t retry_backoff_cap_ms = 60'000;
+  int64_t webhook_workers = 8;
+  int64_t webhook_timeout_ms = 10'000;
+  int64_t webhook_backoff_base_ms = 1'000;
+  int64_t webhook_backoff_cap_ms = 60'000;
+  int64_t webhook_max_attempts = 8;
+  int64_t webhook_max_age_seconds = 3'600;
+  std::string callback_secret;
+  int64_t idempotency_hours = 24;
+  int64_t max_batch_records = 50'000;
+  int64_t max_pending_writes = 65'536;
+  int64_t poll_interval_ms = 200;       // how often other processes' work is looked for
+};
+
 struct Config {
   ServerConfig server;
   StoreConfig store;
@@ -66,6 +88,7 @@ struct Config {
   std::vector<std::string> api_keys;    // auth.api_keys
   std::vector<std::string> sigv4_keys;  // auth.sigv4_keys: "ACCESS_KEY_ID:SECRET"
   RouterConfig router;
+  AsyncConfig async;
   std::string default_provider = "builtin";  // models.default_provider
   std::vector<ProviderConfig> providers;        // providers (file only)
   std::vector<ModelAliasConfig> model_aliases;  // models.aliases (file only)
@@ -90,6 +113,9 @@ std::vector<std::string> CheckConfigFile(const std::string& path);
 
 // The BASALT_* variables of this process's environment.
 std::map<std::string, std::string> BasaltEnvironment();
+
+// Tenant names: 1-64 of [A-Za-z0-9_.-].
+bool ValidTenantName(std::string_view name);
 
 struct ConfigKeyDoc {
   std::string key;

@@ -192,15 +192,6 @@ absl::StatusOr<std::unique_ptr<SqliteBus>> SqliteBus::Open(const std::string& pa
       std::move(readers), absl::Milliseconds(options.busy_timeout_ms));
   auto bus = std::unique_ptr<SqliteBus>(
       new SqliteBus(std::move(committer), std::move(reader_pool), pool, clock));
-  SqliteBus* raw = bus.get();
-  raw->committer_->SetAfterCommit([raw] {
-    std::vector<std::function<void()>> listeners;
-    {
-      std::lock_guard<std::mutex> lock(raw->listeners_mu_);
-      listeners = raw->listeners_;
-    }
-    for (auto& l : listeners) l();
-  });
   return bus;
 }
 
@@ -216,9 +207,15 @@ int64_t SqliteBus::NowMs() const {
       .count();
 }
 
-void SqliteBus::OnChange(std::function<void()> callback) {
+void SqliteBus::OnChange(std::function<void(int)> callback) {
   std::lock_guard<std::mutex> lock(listeners_mu_);
   listeners_.push_back(std::move(callback));
+}
+
+void SqliteBus::Notify(int changes) {
+  if (changes == 0) return;
+  std::lock_guard<std::mutex> lock(listeners_mu_);
+  for (auto& l : listeners_) l(changes);
 }
 
 template <class R>

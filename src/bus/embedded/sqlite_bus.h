@@ -79,8 +79,9 @@ class SqliteBus final : public Bus {
                                                                        int64_t after) override;
   boost::asio::awaitable<absl::StatusOr<int64_t>> GetCursor(std::string name) override;
   boost::asio::awaitable<absl::Status> AdvanceCursor(std::string name, int64_t seq,
-                                                     std::vector<NewJob> jobs) override;
-  void OnChange(std::function<void()> callback) override;
+                                                     std::vector<NewJob> jobs,
+                                                     std::vector<Event> events) override;
+  void OnChange(std::function<void(int changes)> callback) override;
 
   // Writes queued or running in the committer; transactions and writes so far.
   size_t PendingWrites() const { return committer_->Pending(); }
@@ -92,6 +93,7 @@ class SqliteBus final : public Bus {
             std::unique_ptr<sqlite::ConnectionPool> readers, BlockingPool& pool,
             const Clock& clock);
   int64_t NowMs() const;
+  void Notify(int changes);
   // Runs `fn` with a read connection on the blocking pool.
   template <class R>
   boost::asio::awaitable<R> Read(std::function<R(sqlite::Connection&)> fn);
@@ -104,7 +106,7 @@ class SqliteBus final : public Bus {
   const Clock& clock_;
   absl::flat_hash_map<std::string, std::string> lease_cursor_;  // writer thread only
   std::mutex listeners_mu_;
-  std::vector<std::function<void()>> listeners_;
+  std::vector<std::function<void(int)>> listeners_;
 };
 
 }  // namespace basalt::bus

@@ -240,9 +240,9 @@ TEST_F(SqliteBusTest, CursorAdvancesWithItsDeliveriesAtomically) {
     EXPECT_LT((*events)[0].seq, (*events)[1].seq);
     NewJob delivery = MakeJob("d1", "t1");
     delivery.idempotency_key = "evt-x/rule";
-    auto s = co_await bus_->AdvanceCursor("dispatch", (*events)[1].seq, Jobs(delivery));
+    auto s = co_await bus_->AdvanceCursor("dispatch", (*events)[1].seq, Jobs(delivery), NoEvents());
     EXPECT_TRUE(s.ok()) << s;
-    auto again = co_await bus_->AdvanceCursor("dispatch", (*events)[1].seq, Jobs(delivery));
+    auto again = co_await bus_->AdvanceCursor("dispatch", (*events)[1].seq, Jobs(delivery), NoEvents());
     EXPECT_TRUE(again.ok()) << "a replayed delivery is deduplicated, not an error";
     auto cursor = co_await bus_->GetCursor("dispatch");
     EXPECT_EQ(*cursor, (*events)[1].seq);

@@ -206,7 +206,9 @@ boost::asio::awaitable<absl::StatusOr<EnqueueResult>> SqliteBus::Enqueue(
     if (auto s = sql::InsertEvents(c, events); !s.ok()) return s;
     return r;
   };
-  co_return co_await committer_->Run(std::move(fn));
+  auto written = co_await committer_->Run(std::move(fn));
+  if (written.ok()) Notify(kJobsReady | kEventsAppended);
+  co_return written;
 }
 
 boost::asio::awaitable<absl::StatusOr<std::vector<EnqueueResult>>> SqliteBus::EnqueueMany(
@@ -224,7 +226,9 @@ boost::asio::awaitable<absl::StatusOr<std::vector<EnqueueResult>>> SqliteBus::En
     if (auto s = sql::InsertEvents(c, events); !s.ok()) return s;
     return out;
   };
-  co_return co_await committer_->Run(std::move(fn));
+  auto written = co_await committer_->Run(std::move(fn));
+  if (written.ok()) Notify(kJobsReady | kEventsAppended);
+  co_return written;
 }
 
 boost::asio::awaitable<absl::StatusOr<std::vector<Job>>> SqliteBus::Lease(
@@ -282,7 +286,9 @@ boost::asio::awaitable<absl::StatusOr<std::vector<Job>>> SqliteBus::Lease(
     }
     return picked;
   };
-  co_return co_await committer_->Run(std::move(fn));
+  auto written = co_await committer_->Run(std::move(fn));
+  if (written.ok() && !written->empty()) Notify(kEventsAppended);
+  co_return written;
 }
 
 boost::asio::awaitable<absl::Status> SqliteBus::Extend(std::string id, std::string lease_token,
@@ -296,7 +302,9 @@ boost::asio::awaitable<absl::Status> SqliteBus::Extend(std::string id, std::stri
     if (!n.ok()) return n.status();
     return *n == 0 ? LeaseLost(id) : absl::OkStatus();
   };
-  co_return co_await committer_->Run(std::move(fn));
+  auto written = co_await committer_->Run(std::move(fn));
+  if (written.ok()) Notify(0);
+  co_return written;
 }
 
 boost::asio::awaitable<absl::StatusOr<Job>> SqliteBus::Complete(std::string id,
@@ -315,7 +323,9 @@ boost::asio::awaitable<absl::StatusOr<Job>> SqliteBus::Complete(std::string id,
     if (auto s = sql::InsertEvents(c, events); !s.ok()) return s;
     return sql::LoadJob(c, "", id);
   };
-  co_return co_await committer_->Run(std::move(fn));
+  auto written = co_await committer_->Run(std::move(fn));
+  if (written.ok()) Notify(kEventsAppended);
+  co_return written;
 }
 
 boost::asio::awaitable<absl::StatusOr<Job>> SqliteBus::Fail(
@@ -338,7 +348,9 @@ boost::asio::awaitable<absl::StatusOr<Job>> SqliteBus::Fail(
     if (auto s = sql::InsertEvents(c, events); !s.ok()) return s;
     return sql::LoadJob(c, "", id);
   };
-  co_return co_await committer_->Run(std::move(fn));
+  auto written = co_await committer_->Run(std::move(fn));
+  if (written.ok()) Notify(kJobsReady | kEventsAppended);
+  co_return written;
 }
 
 boost::asio::awaitable<absl::Status> SqliteBus::Release(std::string id, std::string lease_token) {
@@ -352,7 +364,9 @@ boost::asio::awaitable<absl::Status> SqliteBus::Release(std::string id, std::str
     if (!n.ok()) return n.status();
     return *n == 0 ? LeaseLost(id) : absl::OkStatus();
   };
-  co_return co_await committer_->Run(std::move(fn));
+  auto written = co_await committer_->Run(std::move(fn));
+  if (written.ok()) Notify(kJobsReady);
+  co_return written;
 }
 
 boost::asio::awaitable<absl::StatusOr<Job>> SqliteBus::Cancel(std::string tenant, std::string id,
@@ -374,7 +388,9 @@ boost::asio::awaitable<absl::StatusOr<Job>> SqliteBus::Cancel(std::string tenant
     if (auto s = sql::InsertEvents(c, events); !s.ok()) return s;
     return sql::LoadJob(c, tenant, id);
   };
-  co_return co_await committer_->Run(std::move(fn));
+  auto written = co_await committer_->Run(std::move(fn));
+  if (written.ok()) Notify(kEventsAppended);
+  co_return written;
 }
 
 boost::asio::awaitable<absl::StatusOr<std::vector<Job>>> SqliteBus::Redrive(
@@ -425,31 +441,39 @@ boost::asio::awaitable<absl::StatusOr<std::vector<Job>>> SqliteBus::Redrive(
     }
     return dead;
   };
-  co_return co_await committer_->Run(std::move(fn));
+  auto written = co_await committer_->Run(std::move(fn));
+  if (written.ok()) Notify(kJobsReady | kEventsAppended);
+  co_return written;
 }
 
 boost::asio::awaitable<absl::Status> SqliteBus::Publish(std::vector<Event> events) {
   std::function<absl::Status(Connection&)> fn = [&](Connection& c) {
     return sql::InsertEvents(c, events);
   };
-  co_return co_await committer_->Run(std::move(fn));
+  auto written = co_await committer_->Run(std::move(fn));
+  if (written.ok()) Notify(kEventsAppended);
+  co_return written;
 }
 
 boost::asio::awaitable<absl::Status> SqliteBus::AdvanceCursor(std::string name, int64_t seq,
-                                                             std::vector<NewJob> jobs) {
+                                                             std::vector<NewJob> jobs,
+                                                             std::vector<Event> events) {
   const int64_t now = NowMs();
   std::function<absl::Status(Connection&)> fn = [&](Connection& c) -> absl::Status {
     for (const NewJob& job : jobs) {
       auto r = InsertJob(c, job, now);
       if (!r.ok()) return r.status();
     }
+    if (auto s = sql::InsertEvents(c, events); !s.ok()) return s;
     auto n = Exec(c,
                   "INSERT INTO cursors(name, seq) VALUES(?1, ?2) "
                   "ON CONFLICT(name) DO UPDATE SET seq = excluded.seq",
                   name, seq);
     return n.status();
   };
-  co_return co_await committer_->Run(std::move(fn));
+  auto written = co_await committer_->Run(std::move(fn));
+  if (written.ok()) Notify(jobs.empty() ? 0 : kJobsReady | kEventsAppended);
+  co_return written;
 }
 
 }  // namespace basalt::bus

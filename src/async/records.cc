@@ -1,0 +1,208 @@
+#include "async/records.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <ctime>
+
+#include "core/ids.h"
+#include "core/strings.h"
+
+namespace basalt::async {
+
+using nlohmann::json;
+
+std::string IsoTime(int64_t unix_ms) {
+  const std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(unix_ms % 1000));
+  return buf;
+}
+
+std::string_view StatusName(bus::JobState state) {
+  switch (state) {
+    case bus::JobState::kReady: return "queued";
+    case bus::JobState::kLeased: return "processing";
+    case bus::JobState::kSucceeded: return "completed";
+    case bus::JobState::kDead: return "failed";
+    case bus::JobState::kCancelled: return "cancelled";
+  }
+  return "unknown";
+}
+
+bool ParseStatus(std::string_view name, bus::JobState* state) {
+  for (bus::JobState s : {bus::JobState::kReady, bus::JobState::kLeased,
+                          bus::JobState::kSucceeded, bus::JobState::kDead,
+                          bus::JobState::kCancelled}) {
+    if (StatusName(s) == name) {
+      *state = s;
+      return true;
+    }
+  }
+  return false;
+}
+
+json PayloadOf(const bus::Job& job) {
+  json p = json::parse(job.payload, nullptr, /*allow_exceptions=*/false);
+  return p.is_object() ? p : json::object();
+}
+
+namespace {
+
+json TimeOrNull(int64_t ms) { return ms > 0 ? json(IsoTime(ms)) : json(nullptr); }
+
+json StringOrNull(const json& payload, const char* key) {
+  auto it = payload.find(key);
+  return it != payload.end() && it->is_string() ? *it : json(nullptr);
+}
+
+json ParsedOrNull(const std::string& text) {
+  if (text.empty()) return nullptr;
+  json v = json::parse(text, nullptr, false);
+  return v.is_discarded() ? json(nullptr) : v;
+}
+
+}  // namespace
+
+json RenderInvocation(const bus::Job& job, const json& payload, bool with_result) {
+  json out = {
+      {"request_id", job.id},
+      {"object", "async.invocation"},
+      {"status", StatusName(job.state)},
+      {"model", payload.value("model", "")},
+      {"priority", job.priority},
+      {"client_token", StringOrNull(payload, "client_token")},
+      {"metadata", payload.contains("metadata") ? payload["metadata"] : json::object()},
+      {"batch_id", StringOrNull(payload, "batch_id")},
+      {"record_id", StringOrNull(payload, "record_id")},
+      {"attempts", job.attempts},
+      {"max_attempts", job.max_attempts},
+      {"created_at", IsoTime(job.created_ms)},
+      {"started_at", TimeOrNull(job.started_ms)},
+      {"completed_at", TimeOrNull(bus::IsTerminal(job.state) ? job.finished_ms : 0)},
+  };
+  if (payload.contains("callback_url")) out["callback_url"] = payload["callback_url"];
+  if (payload.contains("s3_uri")) out["s3_output_uri"] = payload["s3_uri"];
+  if (with_result && job.state == bus::JobState::kSucceeded) {
+    out["result"] = ParsedOrNull(job.result);
+  }
+  if (job.state == bus::JobState::kDead || job.state == bus::JobState::kCancelled ||
+      (job.state == bus::JobState::kReady && !job.error.empty())) {
+    out[job.state == bus::JobState::kReady ? "last_error" : "error"] = ParsedOrNull(job.error);
+  }
+  return out;
+}
+
+namespace {
+
+bus::Event Envelope(std::string tenant, std::string source, std::string type,
+                    std::string subject, json detail, int64_t now_ms) {
+  bus::Event e;
+  e.id = NewId("evt_");
+  e.tenant = std::move(tenant);
+  e.type = std::move(type);
+  e.subject = std::move(subject);
+  e.time_ms = now_ms;
+  json body = {
+      {"version", "0"},
+      {"id", e.id},
+      {"source", std::move(source)},
+      {"detail-type", e.type},
+      {"account", e.tenant},
+      {"tenant", e.tenant},
+      {"time", IsoTime(now_ms)},
+      {"region", "local"},
+      {"resources", e.subject.empty() ? json::array() : json::array({e.subject})},
+      {"detail", std::move(detail)},
+  };
+  e.body = body.dump();
+  return e;
+}
+
+}  // namespace
+
+bus::Event RequestEvent(std::string_view kind, const bus::Job& job, const json& payload,
+                        int64_t now_ms) {
+  const int64_t started = job.started_ms > 0 ? job.started_ms : now_ms;
+  const bool ended = kind == "completed" || kind == "failed" || kind == "cancelled";
+  json detail = {
+      {"request_id", job.id},
+      {"tenant", job.tenant},
+      {"model", payload.value("model", "")},
+      {"status", kind == "received" ? "queued" : kind == "processing" ? "processing" : kind},
+      {"attempt", job.attempts},
+      {"priority", job.priority},
+      {"metadata", payload.contains("metadata") ? payload["metadata"] : json::object()},
+      {"queued_ms", std::max<int64_t>(0, started - job.created_ms)},
+  };
+  if (kind == "received") detail["queued_ms"] = 0;
+  if (ended) {
+    detail["processing_ms"] = job.started_ms > 0 ? std::max<int64_t>(0, now_ms - started) : 0;
+    detail["total_ms"] = std::max<int64_t>(0, now_ms - job.created_ms);
+  }
+  if (payload.contains("batch_id")) detail["batch_id"] = payload["batch_id"];
+  if (payload.contains("hops")) detail["hops"] = payload["hops"];
+  if (payload.contains("callback_url")) detail["has_callback"] = true;
+  if (kind == "failed" || kind == "cancelled") detail["error"] = ParsedOrNull(job.error);
+  return Envelope(job.tenant, std::string(kEventSource), StrCat("genai.request.", kind), job.id,
+                  std::move(detail), now_ms);
+}
+
+bus::Event CustomEvent(std::string tenant, std::string source, std::string detail_type,
+                       json detail, int64_t now_ms) {
+  return Envelope(std::move(tenant), std::move(source), std::move(detail_type), "",
+                  std::move(detail), now_ms);
+}
+
+std::string ErrorJson(std::string_view code, std::string_view message) {
+  return json{{"code", code}, {"message", message}}.dump();
+}
+
+std::chrono::milliseconds Backoff(int attempt, int64_t base_ms, int64_t cap_ms,
+                                  std::mt19937_64& rng) {
+  const int shift = std::clamp(attempt - 1, 0, 30);
+  const int64_t ceiling = std::min<int64_t>(cap_ms, base_ms << shift);
+  if (ceiling <= 0) return std::chrono::milliseconds(0);
+  std::uniform_int_distribution<int64_t> dist(0, ceiling);
+  return std::chrono::milliseconds(dist(rng));
+}
+
+namespace {
+std::string Hex(const unsigned char* data, size_t n) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(n * 2, '0');
+  for (size_t i = 0; i < n; ++i) {
+    out[2 * i] = kDigits[data[i] >> 4];
+    out[2 * i + 1] = kDigits[data[i] & 15];
+  }
+  return out;
+}
+}  // namespace
+
+std::string HmacSha256Hex(std::string_view key, std::string_view data) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  size_t len = 0;
+  if (EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key.data(), key.size(),
+                reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac,
+                sizeof(mac), &len) == nullptr) {
+    return "";
+  }
+  return Hex(mac, len);
+}
+
+std::string Sha256Hex(std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) != 1) return "";
+  return Hex(md, len);
+}
+
+int64_t UnixMs(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+}  // namespace basalt::async
