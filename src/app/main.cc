@@ -1,4 +1,4 @@
-// The basalt command line: serve, version, config check, config keys.
+// The basalt command line: serve, worker, version, config check, config keys.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -36,16 +36,22 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   auto* serve = app.add_subcommand("serve", "Run the server (embedded defaults: 127.0.0.1:8080, ./var)");
+  auto* worker = app.add_subcommand(
+      "worker",
+      "Run async workers only, against the same data directory as `serve` (listens for "
+      "/healthz and /metrics on a free port unless --port is given)");
   std::string config_file;
   std::string host, data_dir, log_level;
   int port = -1;
   std::vector<std::string> sets;
-  serve->add_option("-c,--config", config_file, "YAML configuration file (also BASALT_CONFIG)");
-  serve->add_option("--host", host, "Address to listen on (server.host)");
-  serve->add_option("--port", port, "Port to listen on, 0 for any free port (server.port)");
-  serve->add_option("--data-dir", data_dir, "Data directory (data_dir)");
-  serve->add_option("--log-level", log_level, "debug, info, warn or error (log.level)");
-  serve->add_option("--set", sets, "Override any key: --set server.max_body_bytes=1048576");
+  for (CLI::App* cmd : {serve, worker}) {
+    cmd->add_option("-c,--config", config_file, "YAML configuration file (also BASALT_CONFIG)");
+    cmd->add_option("--host", host, "Address to listen on (server.host)");
+    cmd->add_option("--port", port, "Port to listen on, 0 for any free port (server.port)");
+    cmd->add_option("--data-dir", data_dir, "Data directory (data_dir)");
+    cmd->add_option("--log-level", log_level, "debug, info, warn or error (log.level)");
+    cmd->add_option("--set", sets, "Override any key: --set server.max_body_bytes=1048576");
+  }
 
   auto* version = app.add_subcommand("version", "Print the version");
   auto* config = app.add_subcommand("config", "Work with configuration files");
@@ -63,12 +69,16 @@ int main(int argc, char** argv) {
   }
   if (check->parsed()) return ConfigCheck(check_file);
   if (keys->parsed()) return ConfigKeys();
-  if (serve->parsed()) {
+  if (serve->parsed() || worker->parsed()) {
     basalt::ConfigSources sources;
     sources.env = basalt::BasaltEnvironment();
     sources.file = config_file;
     if (sources.file.empty() && sources.env.count("BASALT_CONFIG")) {
       sources.file = sources.env["BASALT_CONFIG"];
+    }
+    // A worker beside a server on the same machine must not fight for its port.
+    if (worker->parsed() && !sources.env.count("BASALT_SERVER_PORT")) {
+      sources.overrides.emplace_back("server.port", "0");
     }
     if (!host.empty()) sources.overrides.emplace_back("server.host", host);
     if (port >= 0) sources.overrides.emplace_back("server.port", std::to_string(port));
@@ -82,7 +92,8 @@ int main(int argc, char** argv) {
       }
       sources.overrides.emplace_back(s.substr(0, eq), s.substr(eq + 1));
     }
-    return basalt::app::RunServe(sources);
+    return basalt::app::RunServe(sources, worker->parsed() ? basalt::app::AsyncRole::kWorker
+                                                           : basalt::app::AsyncRole::kServe);
   }
   return 0;
 }

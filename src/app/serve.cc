@@ -78,7 +78,7 @@ class SignalWatcher {
 
 }  // namespace
 
-int RunServe(const ConfigSources& sources) {
+int RunServe(const ConfigSources& sources, AsyncRole role) {
   // Block the shutdown signals before any thread starts, so every thread
   // inherits the mask and only SignalWatcher receives them.
   const sigset_t shutdown_signals = ShutdownSignals();
@@ -144,9 +144,19 @@ int RunServe(const ConfigSources& sources) {
   }
   net::Server server(config.server, router, registry, authenticator.get());
   server_ptr = &server;
-  auto gateway = BuildGateway(config, server, router, registry);
+  // A worker serves only the system routes; the gateway's routes go to a
+  // router nobody listens on.
+  net::Router unused_routes;
+  net::Router& api_routes = role == AsyncRole::kServe ? router : unused_routes;
+  auto gateway = BuildGateway(config, server, api_routes, registry);
   if (!gateway.ok()) {
     std::cerr << "basalt: model gateway: " << gateway.status().message() << "\n";
+    return 2;
+  }
+  auto async_runtime = BuildAsync(config, role, server, api_routes, registry, blocking,
+                                  async_store, *gateway->router);
+  if (!async_runtime.ok()) {
+    std::cerr << "basalt: async: " << async_runtime.status().message() << "\n";
     return 2;
   }
   if (absl::Status s = server.Listen(); !s.ok()) {
@@ -157,7 +167,9 @@ int RunServe(const ConfigSources& sources) {
   std::printf("basalt listening on %s\n", url.c_str());
   std::fflush(stdout);
   log::Info("listening", {{"url", url}, {"io_threads", static_cast<int64_t>(server.io_threads())},
-                          {"data_dir", config.data_dir}, {"schema_version", (*store)->SchemaVersion()}});
+                          {"data_dir", config.data_dir},
+                          {"role", role == AsyncRole::kWorker ? "worker" : "serve"},
+                          {"schema_version", (*store)->SchemaVersion()}});
   {
     SignalWatcher signals(server);
     server.Run();
@@ -165,6 +177,7 @@ int RunServe(const ConfigSources& sources) {
   // Pool work may still resume coroutines on the server's io_contexts: finish it
   // before the server (declared later) is destroyed.
   blocking.Join();
+  async_runtime->reset();
   log::Info("stopped");
   log::Shutdown();
   return 0;

@@ -6,6 +6,7 @@
 #include "async/records.h"
 #include "async/rules.h"
 #include "core/ids.h"
+#include "core/status.h"
 #include "core/strings.h"
 #include "models/formats/anthropic_format.h"
 #include "models/formats/openai_format.h"
@@ -181,8 +182,9 @@ asio::awaitable<absl::StatusOr<Submitted>> AsyncService::Submit(std::string tena
   auto r = co_await bus_.Enqueue(std::move(job), std::move(events));
   if (!r.ok()) co_return r.status();
   if (!r->created && r->job.request_hash != hash) {
-    co_return absl::AlreadyExistsError(
-        "client_token: already used with a different request (idempotency_conflict)");
+    co_return WithErrorCode(
+        absl::AlreadyExistsError("client_token: already used with a different request"),
+        "idempotency_conflict");
   }
   if (r->created) {
     ready_depth_.fetch_add(1, std::memory_order_relaxed);
@@ -208,8 +210,10 @@ asio::awaitable<absl::StatusOr<bus::Job>> AsyncService::Cancel(std::string tenan
   auto current = co_await Get(tenant, id);
   if (!current.ok()) co_return current.status();
   if (bus::IsTerminal(current->state)) {
-    co_return absl::FailedPreconditionError(StrCat("invocation '", id, "' has already ended: ",
-                                                   StatusName(current->state), " (invalid_state)"));
+    co_return WithErrorCode(absl::FailedPreconditionError(StrCat(
+                                "invocation '", id, "' has already ended: ",
+                                StatusName(current->state))),
+                            "invalid_state");
   }
   bus::Job view = *current;
   view.state = bus::JobState::kCancelled;
@@ -219,8 +223,9 @@ asio::awaitable<absl::StatusOr<bus::Job>> AsyncService::Cancel(std::string tenan
   auto job = co_await bus_.Cancel(tenant, id, view.error, std::move(events));
   if (!job.ok()) {
     if (job.status().code() == absl::StatusCode::kFailedPrecondition) {
-      co_return absl::FailedPreconditionError(
-          StrCat("invocation '", id, "' has already ended (invalid_state)"));
+      co_return WithErrorCode(
+          absl::FailedPreconditionError(StrCat("invocation '", id, "' has already ended")),
+          "invalid_state");
     }
     co_return job.status();
   }

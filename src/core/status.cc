@@ -10,6 +10,7 @@ namespace basalt {
 namespace {
 
 constexpr std::string_view kHttpPayloadUrl = "basalt.dev/http_status";
+constexpr std::string_view kCodePayloadUrl = "basalt.dev/error_code";
 
 }  // namespace
 
@@ -86,6 +87,28 @@ absl::Status HeadersTooLarge(std::string_view message) {
   return WithHttpStatus(absl::InvalidArgumentError(ToAbsl(message)), 431);
 }
 
+absl::Status WithErrorCode(absl::Status status, std::string_view code) {
+  status.SetPayload(ToAbsl(kCodePayloadUrl), absl::Cord(ToAbsl(code)));
+  return status;
+}
+
+std::string ErrorCodeOf(const absl::Status& status) {
+  if (auto payload = status.GetPayload(ToAbsl(kCodePayloadUrl))) return std::string(*payload);
+  return "";
+}
+
+std::string ParamOf(const absl::Status& status) {
+  if (status.code() != absl::StatusCode::kInvalidArgument) return "";
+  const std::string_view message = ToStd(status.message());
+  const size_t colon = message.find(": ");
+  if (colon == std::string_view::npos || colon == 0 || colon > 128) return "";
+  const std::string_view field = message.substr(0, colon);
+  for (char c : field) {
+    if (c == ' ' || c == '"' || c == '\'' || static_cast<unsigned char>(c) < 0x20) return "";
+  }
+  return std::string(field);
+}
+
 std::string ErrorEnvelopeJson(const absl::Status& status, std::string_view request_id) {
   std::string out;
   out.reserve(128 + status.message().size());
@@ -94,7 +117,12 @@ std::string ErrorEnvelopeJson(const absl::Status& status, std::string_view reque
   out += R"(","type":")";
   out += ShapeFor(status.code()).openai_type;
   out += R"(","code":")";
-  out += CodeName(status.code());
+  const std::string code = ErrorCodeOf(status);
+  out += code.empty() ? std::string(CodeName(status.code())) : code;
+  if (std::string param = ParamOf(status); !param.empty()) {
+    out += R"(","param":")";
+    AppendJsonEscaped(out, param);
+  }
   out += R"(","request_id":")";
   AppendJsonEscaped(out, request_id);
   out += "\"}}";

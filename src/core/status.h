@@ -30,8 +30,16 @@ struct ErrorShape {
 [[nodiscard]] absl::Status PayloadTooLarge(std::string_view message);
 [[nodiscard]] absl::Status HeadersTooLarge(std::string_view message);
 
-// {"error":{"message":...,"type":...,"code":...,"request_id":...}} — the native
-// and OpenAI-compatible envelope.
+// A machine-readable error code for the envelope's `code` (default: the absl
+// code's snake name), e.g. "idempotency_conflict".
+[[nodiscard]] absl::Status WithErrorCode(absl::Status status, std::string_view code);
+[[nodiscard]] std::string ErrorCodeOf(const absl::Status& status);
+// The field an invalid-argument message starts with ("messages[2].role: ..."
+// -> "messages[2].role"); empty when it names none.
+[[nodiscard]] std::string ParamOf(const absl::Status& status);
+
+// {"error":{"message":...,"type":...,"code":...,"param"?:...,"request_id":...}} —
+// the native and OpenAI-compatible envelope; `param` names the field at fault.
 [[nodiscard]] std::string ErrorEnvelopeJson(const absl::Status& status,
                                             std::string_view request_id);
 // {"message":...} — the body AWS SDKs expect beside `x-amzn-ErrorType`.

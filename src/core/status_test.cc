@@ -48,3 +48,23 @@ TEST(StatusTable, EnvelopesAreValidJsonAndEscaped) {
 
 }  // namespace
 }  // namespace basalt
+
+namespace basalt {
+namespace {
+
+TEST(StatusTable, EnvelopeNamesTheParamAndACustomCode) {
+  auto env = nlohmann::json::parse(
+      ErrorEnvelopeJson(absl::InvalidArgumentError("messages[2].role: unknown role"), "r"));
+  EXPECT_EQ(env["error"]["param"], "messages[2].role");
+  EXPECT_EQ(env["error"]["code"], "invalid_argument");
+  auto prose = nlohmann::json::parse(
+      ErrorEnvelopeJson(absl::InvalidArgumentError("the body is not JSON: x"), "r"));
+  EXPECT_FALSE(prose["error"].contains("param")) << "a sentence is not a field";
+  auto coded = nlohmann::json::parse(ErrorEnvelopeJson(
+      WithErrorCode(absl::AlreadyExistsError("client_token: reused"), "idempotency_conflict"), "r"));
+  EXPECT_EQ(coded["error"]["code"], "idempotency_conflict");
+  EXPECT_FALSE(coded["error"].contains("param"));
+}
+
+}  // namespace
+}  // namespace basalt

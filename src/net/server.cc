@@ -118,6 +118,10 @@ void Server::Run() {
   for (auto& t : threads) t.join();
 }
 
+void Server::AddDrainHook(std::function<void()> begin, std::function<bool()> busy) {
+  drain_hooks_.emplace_back(std::move(begin), std::move(busy));
+}
+
 void Server::Shutdown() {
   if (stopping_.exchange(true)) return;
   log::Info("shutting down", {{"open_connections", open_connections_.load()},
@@ -127,6 +131,7 @@ void Server::Shutdown() {
     if (acceptor_) acceptor_->close(ignored);
   });
   for (auto& w : workers_) asio::post(w->ioc(), [worker = w.get()] { worker->Drain(); });
+  for (auto& [begin, busy] : drain_hooks_) begin();
   // Wait for in-flight requests up to the grace period, then close the rest.
   asio::co_spawn(
       workers_[0]->ioc(),
@@ -134,7 +139,14 @@ void Server::Shutdown() {
         const auto deadline = std::chrono::steady_clock::now() +
                               std::chrono::milliseconds(config_.shutdown_grace_ms);
         asio::steady_timer timer(workers_[0]->ioc());
-        while (open_connections_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+        auto background_busy = [this] {
+          for (auto& [begin, busy] : drain_hooks_) {
+            if (busy()) return true;
+          }
+          return false;
+        };
+        while ((open_connections_.load() > 0 || background_busy()) &&
+               std::chrono::steady_clock::now() < deadline) {
           timer.expires_after(std::chrono::milliseconds(10));
           co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
         }

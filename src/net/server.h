@@ -20,6 +20,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -59,6 +60,12 @@ class Server {
   // Starts a graceful shutdown. Thread-safe; later calls are no-ops.
   void Shutdown();
 
+  // Background work (queue workers) that must drain on shutdown: `begin` runs
+  // when shutdown starts (on the signal thread; it must not block), and the
+  // event loops keep running, up to the grace period, while `busy` is true.
+  // Call before Run().
+  void AddDrainHook(std::function<void()> begin, std::function<bool()> busy);
+
   // Readiness: false once shutdown has started.
   bool accepting() const { return !stopping_.load(); }
 
@@ -73,6 +80,7 @@ class Server {
   std::unique_ptr<ServerMetrics> metrics_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
+  std::vector<std::pair<std::function<void()>, std::function<bool()>>> drain_hooks_;
   uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
   std::atomic<int64_t> open_connections_{0};
