@@ -39,7 +39,7 @@ bool IsTerminalEvent(const bus::Event& e) {
 Reply Submit(HttpRequest& http, AsyncApiDeps deps) {
   auto body = ParseBody(http);
   if (!body.ok()) co_return body.status();
-  auto options = deps.service->ParseInvocation(*body);
+  auto options = deps.service->ParseInvocation(*std::move(body));
   if (!options.ok()) co_return options.status();
   auto submitted = co_await deps.service->Submit(http.ctx.tenant, *std::move(options));
   if (!submitted.ok()) co_return submitted.status();

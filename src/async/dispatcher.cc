@@ -19,6 +19,8 @@ using nlohmann::json;
 namespace {
 constexpr char kCursor[] = "dispatcher";
 constexpr int kBatch = 512;
+constexpr auto kPersistEvery = std::chrono::seconds(1);
+constexpr auto kGather = std::chrono::milliseconds(5);
 // Rule-created invocations may trigger further rules this many times.
 constexpr int kMaxHops = 3;
 }  // namespace
@@ -113,6 +115,7 @@ asio::awaitable<void> Dispatcher::Loop() {
     idle_.expires_after(std::chrono::seconds(1));
     co_await idle_.async_wait(asio::as_tuple(asio::use_awaitable));
   }
+  auto persisted_at = std::chrono::steady_clock::now();
   while (!stopping_.load()) {
     woken_ = false;
     auto events = co_await bus_.EventsAfter(cursor, kBatch);
@@ -134,7 +137,16 @@ asio::awaitable<void> Dispatcher::Loop() {
       co_await Route(event, jobs, new_events);
     }
     const int64_t last = events->back().seq;
-    absl::Status s = co_await bus_.AdvanceCursor(kCursor, last, std::move(jobs), std::move(new_events));
+    // Routing an event that produced nothing again after a crash is harmless
+    // (live subscribers are gone with the process), so the cursor is written
+    // only with deliveries, or once a second.
+    const auto now = std::chrono::steady_clock::now();
+    const bool persist = !jobs.empty() || !new_events.empty() || now - persisted_at >= kPersistEvery;
+    absl::Status s = absl::OkStatus();
+    if (persist) {
+      s = co_await bus_.AdvanceCursor(kCursor, last, std::move(jobs), std::move(new_events));
+      if (s.ok()) persisted_at = now;
+    }
     if (!s.ok()) {
       // Nothing was written; the same events are routed again next round.
       log::Warn("dispatcher: advancing failed; will retry", {{"error", std::string(s.message())}});
@@ -144,7 +156,13 @@ asio::awaitable<void> Dispatcher::Loop() {
     }
     cursor = last;
     metrics_.dispatched.With({}).Inc(static_cast<double>(events->size()));
-    if (completions > 0) throughput_.Add(completions, std::chrono::steady_clock::now());
+    if (completions > 0) throughput_.Add(completions, now);
+    if (static_cast<int>(events->size()) < kBatch) {
+      // A short batch: let a few milliseconds of events gather rather than
+      // read the log after every commit.
+      idle_.expires_after(kGather);
+      co_await idle_.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
   }
 }
 
@@ -173,13 +191,22 @@ bus::NewJob Delivery(const bus::Event& event, std::string key, std::string url, 
 
 asio::awaitable<void> Dispatcher::Route(const bus::Event& event, std::vector<bus::NewJob>& jobs,
                                         std::vector<bus::Event>& events) {
-  const json body = json::parse(event.body, nullptr, false);
-  if (!body.is_object()) co_return;
-  const json& detail = body.contains("detail") ? body["detail"] : body;
   const bool terminal = event.type == "genai.request.completed" ||
                         event.type == "genai.request.failed" ||
                         event.type == "genai.request.cancelled";
-  if (terminal && detail.value("has_callback", false)) {
+  // Most events match nothing: parse the body only when something may use it.
+  const bool callback = terminal && event.body.find("\"has_callback\":true") != std::string::npos;
+  auto rules = co_await rules_.Active(event.tenant);
+  if (!rules.ok()) {
+    log::Warn("dispatcher: loading rules failed; event not routed to rules",
+              {{"tenant", event.tenant}, {"event", event.id}});
+  }
+  const bool any_rules = rules.ok() && !(*rules)->empty();
+  if (!callback && !any_rules) co_return;
+  const json body = json::parse(event.body, nullptr, false);
+  if (!body.is_object()) co_return;
+  const json& detail = body.contains("detail") ? body["detail"] : body;
+  if (callback) {
     auto job = co_await bus_.Get(event.tenant, event.subject);
     if (job.ok()) {
       const json payload = PayloadOf(*job);
@@ -189,12 +216,7 @@ asio::awaitable<void> Dispatcher::Route(const bus::Event& event, std::vector<bus
                               config_.webhook_max_age_seconds));
     }
   }
-  auto rules = co_await rules_.Active(event.tenant);
-  if (!rules.ok()) {
-    log::Warn("dispatcher: loading rules failed; event not routed to rules",
-              {{"tenant", event.tenant}, {"event", event.id}});
-    co_return;
-  }
+  if (!any_rules) co_return;
   const int hops = detail.is_object() ? detail.value("hops", 0) : 0;
   for (const Rule& rule : **rules) {
     if (!rule.pattern || !rule.pattern->Matches(body)) continue;

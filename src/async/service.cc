@@ -49,7 +49,7 @@ AsyncService::AsyncService(bus::Bus& bus, AsyncStore& store, CancelRegistry& can
       config_(config),
       clock_(clock) {}
 
-absl::StatusOr<SubmitOptions> AsyncService::ParseInvocation(const json& body) const {
+absl::StatusOr<SubmitOptions> AsyncService::ParseInvocation(json body) const {
   if (!body.is_object()) return Invalid("body", "must be a JSON object");
   SubmitOptions o;
   o.format = BodyFormat::kOpenAi;
@@ -67,7 +67,7 @@ absl::StatusOr<SubmitOptions> AsyncService::ParseInvocation(const json& body) co
   json chat = json::object();
   for (auto it = body.begin(); it != body.end(); ++it) {
     const std::string& key = it.key();
-    const json& v = it.value();
+    json& v = it.value();
     if (key == "client_token") {
       if (!v.is_string() || v.get<std::string>().empty() || v.get<std::string>().size() > kMaxTokenBytes) {
         return Invalid("client_token", "must be a string of 1 to 256 characters");
@@ -90,7 +90,7 @@ absl::StatusOr<SubmitOptions> AsyncService::ParseInvocation(const json& body) co
       if (v.dump().size() > kMaxMetadataBytes) return Invalid("metadata", "is larger than 16 KiB");
       o.metadata = v;
     } else if (key != "stream") {
-      chat[key] = v;
+      chat[key] = std::move(v);
     }
   }
   if (!o.callback_secret.empty() && o.callback_url.empty()) {
@@ -135,11 +135,17 @@ absl::StatusOr<SubmitOptions> AsyncService::ParseStartAsyncInvoke(const json& bo
   return o;
 }
 
-bus::NewJob AsyncService::MakeJob(const std::string& tenant, const SubmitOptions& o,
+bus::NewJob AsyncService::MakeJob(const std::string& tenant, SubmitOptions& o,
                                   json& payload) const {
-  payload = {{"format", o.format == BodyFormat::kAnthropic ? "anthropic" : "openai"},
-             {"model", o.model},
-             {"body", o.body}};
+  // What makes two submissions "the same request" for the client token.
+  std::string request_hash =
+      o.client_token.empty()
+          ? std::string()
+          : Sha256Hex(json{{"m", o.model}, {"b", o.body}, {"p", o.priority}}.dump());
+  payload = json::object();
+  payload["format"] = o.format == BodyFormat::kAnthropic ? "anthropic" : "openai";
+  payload["model"] = o.model;
+  payload["body"] = std::move(o.body);
   if (!o.client_token.empty()) payload["client_token"] = o.client_token;
   if (!o.callback_url.empty()) payload["callback_url"] = o.callback_url;
   if (!o.callback_secret.empty()) payload["callback_secret"] = o.callback_secret;
@@ -153,10 +159,7 @@ bus::NewJob AsyncService::MakeJob(const std::string& tenant, const SubmitOptions
   job.idempotency_window_ms = config_.idempotency_hours * 3600 * 1000;
   job.priority = o.priority;
   job.max_attempts = static_cast<int>(config_.max_attempts);
-  // What makes two submissions "the same request" for the client token.
-  job.request_hash = o.client_token.empty()
-                         ? std::string()
-                         : Sha256Hex(json{{"m", o.model}, {"b", o.body}, {"p", o.priority}}.dump());
+  job.request_hash = std::move(request_hash);
   job.payload = payload.dump();
   return job;
 }

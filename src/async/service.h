@@ -47,7 +47,7 @@ class AsyncService {
                AsyncMetrics& metrics, const AsyncConfig& config, const Clock& clock);
 
   // Parses POST /v1/async/invocations (OpenAI chat body plus our fields).
-  absl::StatusOr<SubmitOptions> ParseInvocation(const nlohmann::json& body) const;
+  absl::StatusOr<SubmitOptions> ParseInvocation(nlohmann::json body) const;
   // Parses POST /async-invoke (Bedrock StartAsyncInvoke).
   absl::StatusOr<SubmitOptions> ParseStartAsyncInvoke(const nlohmann::json& body) const;
 
@@ -86,7 +86,8 @@ class AsyncService {
   void RefreshGauges(const std::vector<bus::QueueStats>& stats);
 
  private:
-  bus::NewJob MakeJob(const std::string& tenant, const SubmitOptions& options,
+  // Moves options.body into the payload.
+  bus::NewJob MakeJob(const std::string& tenant, SubmitOptions& options,
                       nlohmann::json& payload) const;
   int64_t Estimate() const;
   int64_t NowMs() const { return UnixMs(clock_.Now()); }

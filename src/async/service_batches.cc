@@ -59,7 +59,7 @@ asio::awaitable<absl::StatusOr<json>> AsyncService::SubmitBatch(std::string tena
                                           {{"s3OutputDataConfig", {{"s3Uri", "s3://batch/"}}}}}})
             : ParseInvocation(*input);
     if (!checked.ok()) co_return bad(ToStd(checked.status().message()));
-    o.body = checked->body;
+    o.body = std::move(checked->body);
     json payload;
     bus::NewJob job = MakeJob(tenant, o, payload);
     payload["batch_id"] = batch_id;

@@ -15,6 +15,8 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <thread>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -105,6 +107,12 @@ class SqliteBus final : public Bus {
   BlockingPool& pool_;
   const Clock& clock_;
   absl::flat_hash_map<std::string, std::string> lease_cursor_;  // writer thread only
+  void StartCheckpointer(std::unique_ptr<sqlite::Connection> conn);
+
+  std::mutex checkpoint_mu_;
+  std::condition_variable checkpoint_wake_;
+  bool stopping_ = false;
+  std::thread checkpoint_thread_;
   std::mutex listeners_mu_;
   std::vector<std::function<void(int)>> listeners_;
 };
