@@ -97,7 +97,7 @@ absl::StatusOr<std::unique_ptr<AsyncRuntime>> BuildAsync(
   // Start everything once the loops run.
   AsyncRuntime* raw = rt.get();
   asio::post(*contexts[0], [raw, &server] {
-    if (raw->dispatcher && !getenv("NODISPATCH")) raw->dispatcher->Start();
+    if (raw->dispatcher) raw->dispatcher->Start();
     for (auto& w : raw->model_workers) w->Start();
     for (auto& w : raw->webhook_workers) w->Start();
     asio::co_spawn(server.io_context(0), RefreshStats(raw, &server), asio::detached);

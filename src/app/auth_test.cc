@@ -23,6 +23,21 @@ TEST(StaticAuthenticator, BearerAndApiKeyHeader) {
   EXPECT_TRUE(auth.Authenticate(req, net::AuthScheme::kBearer).ok());
 }
 
+TEST(StaticAuthenticator, AKeyNamesItsTenant) {
+  StaticAuthenticator auth({"acme:0123456789abcdef0123", "fedcba9876543210fedc"}, {});
+  net::RawRequest raw;
+  net::HttpRequest req(raw);
+  raw.set("x-api-key", "0123456789abcdef0123");
+  ASSERT_TRUE(auth.Authenticate(req, net::AuthScheme::kBearer).ok());
+  EXPECT_EQ(req.ctx.tenant, "acme");
+  raw.set("x-api-key", "acme:0123456789abcdef0123");
+  EXPECT_FALSE(auth.Authenticate(req, net::AuthScheme::kBearer).ok())
+      << "the tenant prefix is configuration, not part of the key";
+  raw.set("x-api-key", "fedcba9876543210fedc");
+  ASSERT_TRUE(auth.Authenticate(req, net::AuthScheme::kBearer).ok());
+  EXPECT_EQ(req.ctx.tenant, "default");
+}
+
 TEST(StaticAuthenticator, PrefixOfAKeyIsNotAKey) {
   StaticAuthenticator auth({"0123456789abcdef0123"}, {});
   net::RawRequest raw;
