@@ -58,6 +58,7 @@ absl::StatusOr<std::unique_ptr<AsyncRuntime>> BuildAsync(
   rt->metrics = std::make_unique<async::AsyncMetrics>(registry);
   rt->hub = std::make_unique<async::EventHub>();
   rt->cancels = std::make_unique<async::CancelRegistry>();
+  rt->limiter = std::make_unique<async::ModelLimiter>(config.async.model_concurrency);
   rt->throughput = std::make_unique<async::Throughput>();
   rt->rules = std::make_unique<async::RulesCatalog>(store, config.async);
   rt->service = std::make_unique<async::AsyncService>(*rt->bus, store, *rt->cancels,
@@ -74,7 +75,7 @@ absl::StatusOr<std::unique_ptr<AsyncRuntime>> BuildAsync(
     const int model_slots = SlotsFor(config.async.workers, n, i);
     if (model_slots > 0) {
       rt->model_workers.push_back(std::make_unique<async::ModelWorker>(
-          *rt->bus, models, *contexts[i], config.async, model_slots, *rt->cancels, *rt->metrics,
+          *rt->bus, models, *contexts[i], config.async, model_slots, *rt->cancels, *rt->limiter, *rt->metrics,
           RealClock::Instance()));
     }
     const int hook_slots = SlotsFor(config.async.webhook_workers, n, i);

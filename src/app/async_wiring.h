@@ -37,6 +37,7 @@ struct AsyncRuntime {
   std::unique_ptr<async::AsyncMetrics> metrics;
   std::unique_ptr<async::EventHub> hub;
   std::unique_ptr<async::CancelRegistry> cancels;
+  std::unique_ptr<async::ModelLimiter> limiter;
   std::unique_ptr<async::Throughput> throughput;
   std::unique_ptr<async::RulesCatalog> rules;
   std::unique_ptr<async::AsyncService> service;

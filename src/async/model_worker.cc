@@ -49,12 +49,13 @@ std::string CodeName(absl::StatusCode code) {
 
 ModelWorker::ModelWorker(bus::Bus& bus, models::ModelProvider& models, asio::io_context& io,
                          const AsyncConfig& config, int slots, CancelRegistry& cancels,
-                         AsyncMetrics& metrics, const Clock& clock)
+                         ModelLimiter& limiter, AsyncMetrics& metrics, const Clock& clock)
     : bus_(bus),
       models_(models),
       io_(io),
       config_(config),
       cancels_(cancels),
+      limiter_(limiter),
       metrics_(metrics),
       clock_(clock) {
   LeaseLoopOptions options;
@@ -71,25 +72,6 @@ ModelWorker::ModelWorker(bus::Bus& bus, models::ModelProvider& models, asio::io_
   loop_ = std::make_unique<LeaseLoop>(
       bus, io, std::move(options),
       [this](bus::Job job, const std::atomic<bool>& draining) { return Run(std::move(job), draining); });
-}
-
-asio::awaitable<void> ModelWorker::AcquireModelSlot(const std::string& model) {
-  ModelSlots& slots = model_slots_[model];
-  while (slots.running >= config_.model_concurrency) {
-    auto waiter = std::make_shared<asio::steady_timer>(io_, asio::steady_timer::time_point::max());
-    slots.waiters.push_back(waiter);
-    co_await waiter->async_wait(asio::as_tuple(asio::use_awaitable));
-  }
-  ++slots.running;
-}
-
-void ModelWorker::ReleaseModelSlot(const std::string& model) {
-  ModelSlots& slots = model_slots_[model];
-  --slots.running;
-  if (!slots.waiters.empty()) {
-    slots.waiters.front()->cancel();
-    slots.waiters.erase(slots.waiters.begin());
-  }
 }
 
 asio::awaitable<absl::StatusOr<std::string>> ModelWorker::CallModel(const bus::Job& job,
@@ -134,7 +116,7 @@ asio::awaitable<void> ModelWorker::Run(bus::Job job, const std::atomic<bool>& dr
   const std::string model = payload.value("model", "");
   metrics_.time_in_queue.With({kGenaiQueue})
       .Observe(std::max<int64_t>(0, job.started_ms - job.created_ms) / 1000.0);
-  co_await AcquireModelSlot(model);
+  co_await limiter_.Acquire(model);
   auto interrupt = std::make_shared<asio::steady_timer>(io_, asio::steady_timer::time_point::max());
   cancels_.Add(job.id, interrupt);
   using namespace asio::experimental::awaitable_operators;
@@ -147,7 +129,7 @@ asio::awaitable<void> ModelWorker::Run(bus::Job job, const std::atomic<bool>& dr
                         interrupt->async_wait(asio::as_tuple(asio::use_awaitable)));
   }
   cancels_.Remove(job.id);
-  ReleaseModelSlot(model);
+  limiter_.Release(model);
   switch (outcome.index()) {
     case 0:
       co_await Record(std::move(job), payload, std::get<0>(std::move(outcome)));

@@ -16,6 +16,7 @@
 #include "async/async_metrics.h"
 #include "async/cancel_registry.h"
 #include "async/lease_loop.h"
+#include "async/model_limiter.h"
 #include "async/records.h"
 #include "core/clock.h"
 #include "core/config.h"
@@ -27,7 +28,7 @@ class ModelWorker {
  public:
   ModelWorker(bus::Bus& bus, models::ModelProvider& models, boost::asio::io_context& io,
               const AsyncConfig& config, int slots, CancelRegistry& cancels,
-              AsyncMetrics& metrics, const Clock& clock);
+              ModelLimiter& limiter, AsyncMetrics& metrics, const Clock& clock);
   void Start() { loop_->Start(); }
   void Stop() { loop_->Stop(); }
   bool Busy() const { return loop_->Busy(); }
@@ -39,8 +40,6 @@ class ModelWorker {
   boost::asio::awaitable<void> KeepLease(const bus::Job& job);
   boost::asio::awaitable<void> Record(bus::Job job, const nlohmann::json& payload,
                                       absl::StatusOr<std::string> outcome);
-  boost::asio::awaitable<void> AcquireModelSlot(const std::string& model);
-  void ReleaseModelSlot(const std::string& model);
   int64_t NowMs() const { return UnixMs(clock_.Now()); }
 
   bus::Bus& bus_;
@@ -48,15 +47,10 @@ class ModelWorker {
   boost::asio::io_context& io_;
   const AsyncConfig config_;
   CancelRegistry& cancels_;
+  ModelLimiter& limiter_;
   AsyncMetrics& metrics_;
   const Clock& clock_;
   std::mt19937_64 rng_{std::random_device{}()};
-  // Per model: calls running and waiters (io thread only).
-  struct ModelSlots {
-    int running = 0;
-    std::vector<std::shared_ptr<boost::asio::steady_timer>> waiters;
-  };
-  absl::flat_hash_map<std::string, ModelSlots> model_slots_;
   std::unique_ptr<LeaseLoop> loop_;
 };
 

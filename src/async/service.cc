@@ -213,9 +213,10 @@ asio::awaitable<absl::StatusOr<bus::Job>> AsyncService::Cancel(std::string tenan
   auto current = co_await Get(tenant, id);
   if (!current.ok()) co_return current.status();
   if (bus::IsTerminal(current->state)) {
-    co_return WithErrorCode(absl::FailedPreconditionError(StrCat(
-                                "invocation '", id, "' has already ended: ",
-                                StatusName(current->state))),
+    co_return WithErrorCode(WithHttpStatus(absl::FailedPreconditionError(StrCat(
+                                               "invocation '", id, "' has already ended: ",
+                                               StatusName(current->state))),
+                                           409),
                             "invalid_state");
   }
   bus::Job view = *current;
@@ -227,7 +228,9 @@ asio::awaitable<absl::StatusOr<bus::Job>> AsyncService::Cancel(std::string tenan
   if (!job.ok()) {
     if (job.status().code() == absl::StatusCode::kFailedPrecondition) {
       co_return WithErrorCode(
-          absl::FailedPreconditionError(StrCat("invocation '", id, "' has already ended")),
+          WithHttpStatus(
+              absl::FailedPreconditionError(StrCat("invocation '", id, "' has already ended")),
+              409),
           "invalid_state");
     }
     co_return job.status();

@@ -33,8 +33,8 @@ class WorkerTest : public ::testing::Test {
     bus_ = *std::move(bus);
     service_ = std::make_unique<AsyncService>(*bus_, store_, cancels_, throughput_, metrics_,
                                               config_, clock_);
-    worker_ = std::make_unique<ModelWorker>(*bus_, fake_, io_, config_, 4, cancels_, metrics_,
-                                            clock_);
+    worker_ = std::make_unique<ModelWorker>(*bus_, fake_, io_, config_, 4, cancels_, limiter_,
+                                            metrics_, clock_);
   }
 
   // Submits one request, runs the io_context until `done` says so (or 10 s).
@@ -96,6 +96,7 @@ class WorkerTest : public ::testing::Test {
   MemoryStore memory_;
   AsyncStore store_{memory_, pool_};
   CancelRegistry cancels_;
+  ModelLimiter limiter_{4};
   Throughput throughput_;
   models::FakeProvider fake_{"fake"};
   asio::io_context io_;

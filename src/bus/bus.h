@@ -131,7 +131,7 @@ struct JobFilter {
   std::optional<JobState> state;
   std::string group_id;   // only jobs of this group
   std::string before_id;  // cursor: ids strictly older (newest first order)
-  int limit = 100;
+  int limit = 100;        // 1..10000
   // Extra predicate on the payload, evaluated by the adapter after the
   // indexed filters (e.g. the model name); empty = none.
   std::function<bool(const Job&)> where;

@@ -59,8 +59,8 @@ struct RouterConfig {
 
 // The async pattern: queue, workers, webhooks (docs/ASYNC.md).
 struct AsyncConfig {
-  int64_t workers = 4;                  // concurrent jobs in this process; 0: none
-  int64_t model_concurrency = 4;        // concurrent jobs per model
+  int64_t workers = 32;                 // concurrent jobs in this process; 0: none
+  int64_t model_concurrency = 32;       // concurrent jobs per model
   int64_t max_attempts = 3;
   int64_t visibility_timeout_ms = 30'000;
   int64_t job_timeout_ms = 300'000;     // one model call

@@ -273,8 +273,8 @@ boost::asio::awaitable<absl::StatusOr<Job>> SqliteBus::Get(std::string tenant, s
 }
 
 boost::asio::awaitable<absl::StatusOr<std::vector<Job>>> SqliteBus::List(JobFilter filter) {
-  if (filter.limit < 1 || filter.limit > 1000) {
-    co_return absl::InvalidArgumentError("limit: must be between 1 and 1000");
+  if (filter.limit < 1 || filter.limit > 10000) {
+    co_return absl::InvalidArgumentError("limit: must be between 1 and 10000");
   }
   std::function<absl::StatusOr<std::vector<Job>>(sqlite::Connection&)> fn =
       [&](sqlite::Connection& c) -> absl::StatusOr<std::vector<Job>> {
