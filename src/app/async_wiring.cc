@@ -30,13 +30,13 @@ int SlotsFor(int64_t total, size_t n, size_t i) {
                           (static_cast<int64_t>(i) < total % static_cast<int64_t>(n) ? 1 : 0));
 }
 
-// Refreshes the queue gauges and the depth used for estimates every 2 s.
+// Refreshes the queue gauges and the depth used for estimates every 5 s.
 asio::awaitable<void> RefreshStats(AsyncRuntime* rt, net::Server* server) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
   while (server->accepting()) {
     auto stats = co_await rt->bus->Stats("");
     if (stats.ok()) rt->service->RefreshGauges(*stats);
-    timer.expires_after(std::chrono::seconds(2));
+    timer.expires_after(std::chrono::seconds(5));
     co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
   }
 }

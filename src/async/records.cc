@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <ctime>
+#include <functional>
 
 #include "core/ids.h"
+#include "core/json_escape.h"
 #include "core/strings.h"
 
 namespace basalt::async {
@@ -99,27 +101,79 @@ json RenderInvocation(const bus::Job& job, const json& payload, bool with_result
 
 namespace {
 
-bus::Event Envelope(std::string tenant, std::string source, std::string type,
-                    std::string subject, json detail, int64_t now_ms) {
+// Writes the envelope by hand: every transition of every job makes one, and
+// building a JSON tree only to serialise it cost a tenth of a submission.
+class EnvelopeWriter {
+ public:
+  void Str(std::string_view key, std::string_view value) {
+    Key(key);
+    out_ += '"';
+    AppendJsonEscaped(out_, value);
+    out_ += '"';
+  }
+  void Int(std::string_view key, int64_t value) {
+    Key(key);
+    out_ += std::to_string(value);
+  }
+  void Raw(std::string_view key, std::string_view json_text) {
+    Key(key);
+    out_ += json_text;
+  }
+  void Open(std::string_view key) {
+    Key(key);
+    out_ += '{';
+    first_ = true;
+  }
+  void Close() {
+    out_ += '}';
+    first_ = false;
+  }
+  std::string& out() { return out_; }
+  void Key(std::string_view key) {
+    if (!first_) out_ += ',';
+    first_ = false;
+    out_ += '"';
+    out_ += key;
+    out_ += "\":";
+  }
+
+ private:
+  std::string out_ = "{";
+  bool first_ = true;
+};
+
+// `detail` writes the detail object's members.
+bus::Event Envelope(std::string tenant, std::string_view source, std::string type,
+                    std::string subject, const std::function<void(EnvelopeWriter&)>& detail,
+                    int64_t now_ms) {
   bus::Event e;
   e.id = NewId("evt_");
   e.tenant = std::move(tenant);
   e.type = std::move(type);
   e.subject = std::move(subject);
   e.time_ms = now_ms;
-  json body = {
-      {"version", "0"},
-      {"id", e.id},
-      {"source", std::move(source)},
-      {"detail-type", e.type},
-      {"account", e.tenant},
-      {"tenant", e.tenant},
-      {"time", IsoTime(now_ms)},
-      {"region", "local"},
-      {"resources", e.subject.empty() ? json::array() : json::array({e.subject})},
-      {"detail", std::move(detail)},
-  };
-  e.body = body.dump();
+  EnvelopeWriter w;
+  w.Str("version", "0");
+  w.Str("id", e.id);
+  w.Str("source", source);
+  w.Str("detail-type", e.type);
+  w.Str("account", e.tenant);
+  w.Str("tenant", e.tenant);
+  w.Str("time", IsoTime(now_ms));
+  w.Str("region", "local");
+  if (e.subject.empty()) {
+    w.Raw("resources", "[]");
+  } else {
+    w.Key("resources");
+    w.out() += "[\"";
+    AppendJsonEscaped(w.out(), e.subject);
+    w.out() += "\"]";
+  }
+  w.Open("detail");
+  detail(w);
+  w.Close();
+  w.out() += '}';
+  e.body = std::move(w.out());
   return e;
 }
 
@@ -129,33 +183,43 @@ bus::Event RequestEvent(std::string_view kind, const bus::Job& job, const json& 
                         int64_t now_ms) {
   const int64_t started = job.started_ms > 0 ? job.started_ms : now_ms;
   const bool ended = kind == "completed" || kind == "failed" || kind == "cancelled";
-  json detail = {
-      {"request_id", job.id},
-      {"tenant", job.tenant},
-      {"model", payload.value("model", "")},
-      {"status", kind == "received" ? "queued" : kind == "processing" ? "processing" : kind},
-      {"attempt", job.attempts},
-      {"priority", job.priority},
-      {"metadata", payload.contains("metadata") ? payload["metadata"] : json::object()},
-      {"queued_ms", std::max<int64_t>(0, started - job.created_ms)},
+  auto detail = [&](EnvelopeWriter& w) {
+    w.Str("request_id", job.id);
+    w.Str("tenant", job.tenant);
+    auto model = payload.find("model");
+    w.Str("model", model != payload.end() && model->is_string()
+                       ? std::string_view(model->get_ref<const std::string&>())
+                       : std::string_view());
+    w.Str("status", kind == "received" ? "queued" : kind);
+    w.Int("attempt", job.attempts);
+    w.Int("priority", job.priority);
+    auto metadata = payload.find("metadata");
+    w.Raw("metadata", metadata != payload.end() ? metadata->dump() : "{}");
+    w.Int("queued_ms", kind == "received" ? 0 : std::max<int64_t>(0, started - job.created_ms));
+    if (ended) {
+      w.Int("processing_ms",
+            job.started_ms > 0 ? std::max<int64_t>(0, now_ms - started) : 0);
+      w.Int("total_ms", std::max<int64_t>(0, now_ms - job.created_ms));
+    }
+    if (auto it = payload.find("batch_id"); it != payload.end()) w.Raw("batch_id", it->dump());
+    if (auto it = payload.find("hops"); it != payload.end()) w.Raw("hops", it->dump());
+    if (payload.contains("callback_url")) w.Raw("has_callback", "true");
+    if (kind == "failed" || kind == "cancelled") w.Raw("error", ParsedOrNull(job.error).dump());
   };
-  if (kind == "received") detail["queued_ms"] = 0;
-  if (ended) {
-    detail["processing_ms"] = job.started_ms > 0 ? std::max<int64_t>(0, now_ms - started) : 0;
-    detail["total_ms"] = std::max<int64_t>(0, now_ms - job.created_ms);
-  }
-  if (payload.contains("batch_id")) detail["batch_id"] = payload["batch_id"];
-  if (payload.contains("hops")) detail["hops"] = payload["hops"];
-  if (payload.contains("callback_url")) detail["has_callback"] = true;
-  if (kind == "failed" || kind == "cancelled") detail["error"] = ParsedOrNull(job.error);
-  return Envelope(job.tenant, std::string(kEventSource), StrCat("genai.request.", kind), job.id,
-                  std::move(detail), now_ms);
+  return Envelope(job.tenant, kEventSource, StrCat("genai.request.", kind), job.id, detail,
+                  now_ms);
 }
 
 bus::Event CustomEvent(std::string tenant, std::string source, std::string detail_type,
                        json detail, int64_t now_ms) {
-  return Envelope(std::move(tenant), std::move(source), std::move(detail_type), "",
-                  std::move(detail), now_ms);
+  const std::string text = detail.dump();
+  return Envelope(
+      std::move(tenant), source, std::move(detail_type), "",
+      [&text](EnvelopeWriter& w) {
+        // The detail object's members, without its braces.
+        w.out() += std::string_view(text).substr(1, text.size() - 2);
+      },
+      now_ms);
 }
 
 std::string ErrorJson(std::string_view code, std::string_view message) {
