@@ -118,7 +118,11 @@ asio::awaitable<void> Dispatcher::Loop() {
   auto persisted_at = std::chrono::steady_clock::now();
   while (!stopping_.load()) {
     woken_ = false;
-    auto events = co_await bus_.EventsAfter(cursor, kBatch);
+    // Bodies are needed for live subscribers and rules; otherwise only the
+    // flagged events (callbacks) carry theirs, which keeps the log read cheap.
+    const bool any_rules = co_await rules_.AnyRules();
+    const bool bodies = any_rules || hub_.Subscribers() > 0;
+    auto events = co_await bus_.EventsAfter(cursor, kBatch, bodies);
     if (!events.ok() || events->empty()) {
       if (!events.ok()) {
         log::Warn("dispatcher: reading events failed", {{"error", std::string(events.status().message())}});
@@ -132,7 +136,7 @@ asio::awaitable<void> Dispatcher::Loop() {
     std::vector<bus::Event> new_events;
     int64_t completions = 0;
     for (const bus::Event& event : *events) {
-      hub_.Publish(event);
+      if (bodies) hub_.Publish(event);
       if (event.type == "genai.request.completed") ++completions;
       co_await Route(event, jobs, new_events);
     }
@@ -195,7 +199,7 @@ asio::awaitable<void> Dispatcher::Route(const bus::Event& event, std::vector<bus
                         event.type == "genai.request.failed" ||
                         event.type == "genai.request.cancelled";
   // Most events match nothing: parse the body only when something may use it.
-  const bool callback = terminal && event.body.find("\"has_callback\":true") != std::string::npos;
+  const bool callback = terminal && (event.flags & bus::Event::kFlagWanted) != 0;
   auto rules = co_await rules_.Active(event.tenant);
   if (!rules.ok()) {
     log::Warn("dispatcher: loading rules failed; event not routed to rules",

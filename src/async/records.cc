@@ -206,8 +206,11 @@ bus::Event RequestEvent(std::string_view kind, const bus::Job& job, const json& 
     if (payload.contains("callback_url")) w.Raw("has_callback", "true");
     if (kind == "failed" || kind == "cancelled") w.Raw("error", ParsedOrNull(job.error).dump());
   };
-  return Envelope(job.tenant, kEventSource, StrCat("genai.request.", kind), job.id, detail,
-                  now_ms);
+  bus::Event e = Envelope(job.tenant, kEventSource, StrCat("genai.request.", kind), job.id,
+                          detail, now_ms);
+  // A terminal event of a request with a callback must reach the dispatcher whole.
+  if (ended && payload.contains("callback_url")) e.flags = bus::Event::kFlagWanted;
+  return e;
 }
 
 bus::Event CustomEvent(std::string tenant, std::string source, std::string detail_type,

@@ -180,6 +180,20 @@ absl::StatusOr<Rule> RulesCatalog::FromRecord(const Record& record) const {
 void RulesCatalog::Invalidate(const std::string& tenant) {
   std::lock_guard<std::mutex> lock(mu_);
   cache_.erase(tenant);
+  any_counted_ = {};
+}
+
+boost::asio::awaitable<bool> RulesCatalog::AnyRules() {
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (now - any_counted_ < std::chrono::seconds(1)) co_return any_rules_;
+  }
+  auto count = co_await store_.AdminCountAllTenants(kCollection);
+  std::lock_guard<std::mutex> lock(mu_);
+  any_rules_ = !count.ok() || *count > 0;  // unsure: read the bodies
+  any_counted_ = now;
+  co_return any_rules_;
 }
 
 boost::asio::awaitable<absl::StatusOr<Rule>> RulesCatalog::Put(std::string tenant, Rule rule,

@@ -59,6 +59,9 @@ class RulesCatalog {
   boost::asio::awaitable<absl::Status> Delete(std::string tenant, std::string name);
   boost::asio::awaitable<absl::StatusOr<std::vector<Rule>>> List(std::string tenant);
 
+  // Whether any tenant has a rule (cached for a second).
+  boost::asio::awaitable<bool> AnyRules();
+
   // The tenant's enabled rules, cached for a second (rules change rarely and
   // this process invalidates its cache on every change it makes).
   boost::asio::awaitable<absl::StatusOr<std::shared_ptr<const std::vector<Rule>>>> Active(
@@ -76,6 +79,8 @@ class RulesCatalog {
   };
   std::mutex mu_;
   absl::flat_hash_map<std::string, Cached> cache_;
+  bool any_rules_ = true;  // until first counted
+  std::chrono::steady_clock::time_point any_counted_{};
 };
 
 }  // namespace basalt::async

@@ -85,6 +85,10 @@ struct Event {
   std::string body;         // the whole event as JSON text (the envelope)
   int64_t time_ms = 0;
   int64_t seq = 0;          // set by the bus: strictly increasing
+  // kFlagWanted: a reader that skips bodies still needs this one (e.g. a
+  // request's terminal event that must reach its callback URL).
+  static constexpr int kFlagWanted = 1;
+  int flags = 0;
 };
 
 struct NewJob {
@@ -199,9 +203,11 @@ class Bus {
 
   // Appends events with no job change (custom events).
   virtual boost::asio::awaitable<absl::Status> Publish(std::vector<Event> events) = 0;
-  // Events with seq > after, in order, at most `limit`.
+  // Events with seq > after, in order, at most `limit`. Without `bodies`, only
+  // events flagged kFlagWanted carry their body (the rest have it empty).
   virtual boost::asio::awaitable<absl::StatusOr<std::vector<Event>>> EventsAfter(int64_t after,
-                                                                                 int limit) = 0;
+                                                                                 int limit,
+                                                                                 bool bodies) = 0;
   // A subject's events with seq > after, in order.
   virtual boost::asio::awaitable<absl::StatusOr<std::vector<Event>>> EventsFor(
       std::string tenant, std::string subject, int64_t after) = 0;

@@ -76,15 +76,34 @@ absl::Status RunCached(sqlite::Connection& conn, std::string_view sql) {
 }  // namespace
 
 absl::Status GroupCommitter::CommitBatch(std::deque<Op>& batch) {
+  // Fast path: every write in one transaction without savepoints. Writes
+  // almost never fail, so only when one does is the whole batch rolled back
+  // and run again with a savepoint around each write.
+  absl::Status s = RunBatch(batch, /*savepoints=*/false);
+  if (s.code() == absl::StatusCode::kAborted) s = RunBatch(batch, /*savepoints=*/true);
+  return s;
+}
+
+// kAborted (nothing stored) when a write failed without savepoints.
+absl::Status GroupCommitter::RunBatch(std::deque<Op>& batch, bool savepoints) {
   // IMMEDIATE takes the write lock up front, so another process's writer makes
   // us wait (busy timeout) here rather than fail at COMMIT.
   if (absl::Status s = RunCached(*conn_, "BEGIN IMMEDIATE"); !s.ok()) return s;
   for (Op& op : batch) {
-    if (absl::Status s = RunCached(*conn_, "SAVEPOINT op"); !s.ok()) {
-      conn_->RollbackIfOpen();
-      return s;
+    if (savepoints) {
+      if (absl::Status s = RunCached(*conn_, "SAVEPOINT op"); !s.ok()) {
+        conn_->RollbackIfOpen();
+        return s;
+      }
     }
     const absl::Status result = op.run(*conn_);
+    if (!savepoints) {
+      if (!result.ok()) {
+        conn_->RollbackIfOpen();
+        return absl::AbortedError("a write failed; retrying the batch with savepoints");
+      }
+      continue;
+    }
     if (!result.ok()) (void)RunCached(*conn_, "ROLLBACK TO op");
     if (absl::Status s = RunCached(*conn_, "RELEASE op"); !s.ok()) {
       conn_->RollbackIfOpen();

@@ -4,9 +4,12 @@
 // concurrent submissions share one fsync (group commit) while each still gets
 // its answer only after its data is on disk.
 //
-// Each write runs inside its own SAVEPOINT: a write that fails is rolled back
-// alone and its error goes to its caller; the others commit. When the COMMIT
-// itself fails, every write of the batch gets that error (nothing was stored).
+// A write that fails is rolled back alone and its error goes to its caller; the
+// others commit. (The batch first runs without savepoints; if a write fails,
+// the transaction is rolled back and the batch runs again with a SAVEPOINT
+// around each write, so writes must be safe to run twice: they recompute
+// everything from the database.) When the COMMIT itself fails, every write of
+// the batch gets that error (nothing was stored).
 //
 //   absl::StatusOr<Job> r = co_await committer.Run<absl::StatusOr<Job>>(
 //       [&](sqlite::Connection& c) { return InsertJob(c, job); });
@@ -100,6 +103,7 @@ class GroupCommitter {
   absl::Status Enqueue(Op op);
   void Loop();
   absl::Status CommitBatch(std::deque<Op>& batch);
+  absl::Status RunBatch(std::deque<Op>& batch, bool savepoints);
 
   std::unique_ptr<sqlite::Connection> conn_;
   const Options options_;

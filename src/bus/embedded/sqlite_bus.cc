@@ -68,6 +68,7 @@ CREATE TABLE events (
   type      TEXT NOT NULL,
   subject   TEXT NOT NULL,
   time_ms   INTEGER NOT NULL,
+  flags     INTEGER NOT NULL DEFAULT 0,
   body      TEXT NOT NULL
 );
 CREATE INDEX events_subject ON events(tenant_id, subject, seq);
@@ -134,8 +135,8 @@ absl::StatusOr<Job> LoadJob(sqlite::Connection& conn, std::string_view tenant,
 absl::Status InsertEvents(sqlite::Connection& conn, std::vector<Event>& events) {
   for (Event& e : events) {
     auto stmt = conn.Prepare(
-        "INSERT INTO events(id, tenant_id, type, subject, time_ms, body) "
-        "VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+        "INSERT INTO events(id, tenant_id, type, subject, time_ms, body, flags) "
+        "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
     if (!stmt.ok()) return stmt.status();
     if (auto s = stmt->BindText(1, e.id); !s.ok()) return s;
     if (auto s = stmt->BindText(2, e.tenant); !s.ok()) return s;
@@ -143,6 +144,7 @@ absl::Status InsertEvents(sqlite::Connection& conn, std::vector<Event>& events) 
     if (auto s = stmt->BindText(4, e.subject); !s.ok()) return s;
     if (auto s = stmt->BindInt(5, e.time_ms); !s.ok()) return s;
     if (auto s = stmt->BindText(6, e.body); !s.ok()) return s;
+    if (auto s = stmt->BindInt(7, e.flags); !s.ok()) return s;
     if (auto s = stmt->Run(); !s.ok()) return s;
     e.seq = sqlite3_last_insert_rowid(conn.handle());
   }
@@ -163,6 +165,7 @@ absl::StatusOr<std::vector<Event>> ReadEvents(sqlite::Statement& stmt) {
     e.subject = stmt.ColumnText(4);
     e.time_ms = stmt.ColumnInt(5);
     e.body = stmt.ColumnText(6);
+    e.flags = static_cast<int>(stmt.ColumnInt(7));
     out.push_back(std::move(e));
   }
   return out;
@@ -419,12 +422,17 @@ boost::asio::awaitable<absl::StatusOr<std::vector<QueueStats>>> SqliteBus::Stats
 }
 
 boost::asio::awaitable<absl::StatusOr<std::vector<Event>>> SqliteBus::EventsAfter(int64_t after,
-                                                                                 int limit) {
+                                                                                 int limit,
+                                                                                 bool bodies) {
   std::function<absl::StatusOr<std::vector<Event>>(sqlite::Connection&)> fn =
       [&](sqlite::Connection& c) -> absl::StatusOr<std::vector<Event>> {
-    auto stmt = c.Prepare(
-        "SELECT seq, id, tenant_id, type, subject, time_ms, body FROM events "
-        "WHERE seq > ?1 ORDER BY seq LIMIT ?2");
+    // Without bodies the row's body is never read from its page (large bodies
+    // live on overflow pages; small ones are still copied less).
+    auto stmt = c.Prepare(bodies ? "SELECT seq, id, tenant_id, type, subject, time_ms, body, flags "
+                                   "FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+                                 : "SELECT seq, id, tenant_id, type, subject, time_ms, "
+                                   "CASE WHEN flags != 0 THEN body ELSE '' END, flags "
+                                   "FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2");
     if (!stmt.ok()) return stmt.status();
     if (auto s = stmt->BindInt(1, after); !s.ok()) return s;
     if (auto s = stmt->BindInt(2, limit); !s.ok()) return s;
@@ -438,7 +446,7 @@ boost::asio::awaitable<absl::StatusOr<std::vector<Event>>> SqliteBus::EventsFor(
   std::function<absl::StatusOr<std::vector<Event>>(sqlite::Connection&)> fn =
       [&](sqlite::Connection& c) -> absl::StatusOr<std::vector<Event>> {
     auto stmt = c.Prepare(
-        "SELECT seq, id, tenant_id, type, subject, time_ms, body FROM events "
+        "SELECT seq, id, tenant_id, type, subject, time_ms, body, flags FROM events "
         "WHERE tenant_id = ?1 AND subject = ?2 AND seq > ?3 ORDER BY seq LIMIT 1000");
     if (!stmt.ok()) return stmt.status();
     if (auto s = stmt->BindText(1, tenant); !s.ok()) return s;

@@ -75,7 +75,8 @@ class SqliteBus final : public Bus {
       std::string tenant) override;
   boost::asio::awaitable<absl::Status> Publish(std::vector<Event> events) override;
   boost::asio::awaitable<absl::StatusOr<std::vector<Event>>> EventsAfter(int64_t after,
-                                                                         int limit) override;
+                                                                         int limit,
+                                                                         bool bodies) override;
   boost::asio::awaitable<absl::StatusOr<std::vector<Event>>> EventsFor(std::string tenant,
                                                                        std::string subject,
                                                                        int64_t after) override;

@@ -124,7 +124,7 @@ TEST_F(SqliteBusTest, IdempotencyKeyReturnsTheSameJobWithoutEvents) {
     EXPECT_FALSE(r2->created);
     EXPECT_EQ(r2->job.id, "a");
     EXPECT_TRUE(r3->created) << "keys are per tenant";
-    auto events = co_await bus_->EventsAfter(0, 100);
+    auto events = co_await bus_->EventsAfter(0, 100, true);
     EXPECT_EQ(events->size(), 1u);
     auto missing = co_await bus_->Get("t1", "b");
     EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
@@ -235,7 +235,7 @@ TEST_F(SqliteBusTest, ReleaseGivesTheAttemptBack) {
 TEST_F(SqliteBusTest, CursorAdvancesWithItsDeliveriesAtomically) {
   Run([&]() -> asio::awaitable<void> {
     co_await bus_->Publish(Events(MakeEvent("x", "t1", "s"), MakeEvent("y", "t1", "s")));
-    auto events = co_await bus_->EventsAfter(0, 10);
+    auto events = co_await bus_->EventsAfter(0, 10, true);
     EXPECT_EQ(events->size(), 2u);
     EXPECT_LT((*events)[0].seq, (*events)[1].seq);
     NewJob delivery = MakeJob("d1", "t1");
