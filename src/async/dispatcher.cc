@@ -78,7 +78,7 @@ Dispatcher::Dispatcher(bus::Bus& bus, RulesCatalog& rules, EventHub& hub, asio::
       throughput_(throughput),
       clock_(clock),
       idle_(io) {
-  bus_.OnChange([this, alive = alive_](int changes) {
+  bus_.OnChange([this, alive = alive_](int changes, std::string_view) {
     if ((changes & bus::Bus::kEventsAppended) != 0 && alive->load()) Wake();
   });
 }
@@ -116,6 +116,7 @@ asio::awaitable<void> Dispatcher::Loop() {
     co_await idle_.async_wait(asio::as_tuple(asio::use_awaitable));
   }
   auto persisted_at = std::chrono::steady_clock::now();
+  asio::steady_timer gather(io_);
   while (!stopping_.load()) {
     woken_ = false;
     // Bodies are needed for live subscribers and rules; otherwise only the
@@ -164,8 +165,9 @@ asio::awaitable<void> Dispatcher::Loop() {
     if (static_cast<int>(events->size()) < kBatch) {
       // A short batch: let a few milliseconds of events gather rather than
       // read the log after every commit.
-      idle_.expires_after(kGather);
-      co_await idle_.async_wait(asio::as_tuple(asio::use_awaitable));
+      // Its own timer: wake-ups (which cancel idle_) must not cut it short.
+      gather.expires_after(kGather);
+      co_await gather.async_wait(asio::as_tuple(asio::use_awaitable));
     }
   }
 }

@@ -19,8 +19,10 @@ constexpr int kMaxLeaseBatch = 64;
 LeaseLoop::LeaseLoop(bus::Bus& bus, asio::io_context& io, LeaseLoopOptions options,
                      Handler handler)
     : bus_(bus), io_(io), options_(std::move(options)), handler_(std::move(handler)), idle_(io) {
-  bus_.OnChange([this, alive = alive_](int changes) {
-    if ((changes & bus::Bus::kJobsReady) != 0 && alive->load()) Wake();
+  bus_.OnChange([this, alive = alive_](int changes, std::string_view queue) {
+    if ((changes & bus::Bus::kJobsReady) == 0) return;
+    if (!queue.empty() && queue != options_.queue) return;
+    if (alive->load()) Wake();
   });
 }
 

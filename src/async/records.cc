@@ -15,14 +15,31 @@ namespace basalt::async {
 using nlohmann::json;
 
 std::string IsoTime(int64_t unix_ms) {
-  const std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(unix_ms % 1000));
-  return buf;
+  // Civil date from days since the epoch (Howard Hinnant's algorithm): no
+  // locale, no gmtime_r, no printf on a path taken for every event.
+  int64_t days = unix_ms >= 0 ? unix_ms / 86'400'000 : (unix_ms - 86'399'999) / 86'400'000;
+  int64_t ms_of_day = unix_ms - days * 86'400'000;
+  days += 719'468;
+  const int64_t era = (days >= 0 ? days : days - 146'096) / 146'097;
+  const int64_t doe = days - era * 146'097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36'524 - doe / 146'096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  const int64_t day = doy - (153 * mp + 2) / 5 + 1;
+  const int64_t month = mp < 10 ? mp + 3 : mp - 9;
+  const int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  char buf[25] = "0000-00-00T00:00:00.000Z";
+  auto put = [&buf](int at, int64_t value, int digits) {
+    for (int i = digits - 1; i >= 0; --i, value /= 10) buf[at + i] = static_cast<char>('0' + value % 10);
+  };
+  put(0, year, 4);
+  put(5, month, 2);
+  put(8, day, 2);
+  put(11, ms_of_day / 3'600'000, 2);
+  put(14, ms_of_day / 60'000 % 60, 2);
+  put(17, ms_of_day / 1000 % 60, 2);
+  put(20, ms_of_day % 1000, 3);
+  return std::string(buf, 24);
 }
 
 std::string_view StatusName(bus::JobState state) {

@@ -12,6 +12,8 @@ using nlohmann::json;
 TEST(RecordsTest, IsoTimeIsUtcWithMilliseconds) {
   EXPECT_EQ(IsoTime(0), "1970-01-01T00:00:00.000Z");
   EXPECT_EQ(IsoTime(1764378123456), "2025-11-29T01:02:03.456Z");
+  EXPECT_EQ(IsoTime(951782400000), "2000-02-29T00:00:00.000Z");  // a leap day
+  EXPECT_EQ(IsoTime(4102444799999), "2099-12-31T23:59:59.999Z");
 }
 
 TEST(RecordsTest, StatusNamesRoundTrip) {

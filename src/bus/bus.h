@@ -58,6 +58,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -223,9 +224,10 @@ class Bus {
   // Called after this process's writes that may have made jobs ready
   // (kJobsReady) or appended events (kEventsAppended); other processes' writes
   // are seen by polling. The callback runs on an adapter thread and must not
-  // block; it may fire once per write, so coalesce.
+  // block; it may fire once per write, so coalesce. `queue` names the queue
+  // whose jobs became ready, or is empty when it may be any.
   enum Change : int { kJobsReady = 1, kEventsAppended = 2 };
-  virtual void OnChange(std::function<void(int changes)> callback) = 0;
+  virtual void OnChange(std::function<void(int changes, std::string_view queue)> callback) = 0;
 };
 
 }  // namespace basalt::bus

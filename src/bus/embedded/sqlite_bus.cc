@@ -256,15 +256,15 @@ int64_t SqliteBus::NowMs() const {
       .count();
 }
 
-void SqliteBus::OnChange(std::function<void(int)> callback) {
+void SqliteBus::OnChange(std::function<void(int, std::string_view)> callback) {
   std::lock_guard<std::mutex> lock(listeners_mu_);
   listeners_.push_back(std::move(callback));
 }
 
-void SqliteBus::Notify(int changes) {
+void SqliteBus::Notify(int changes, std::string_view queue) {
   if (changes == 0) return;
   std::lock_guard<std::mutex> lock(listeners_mu_);
-  for (auto& l : listeners_) l(changes);
+  for (auto& l : listeners_) l(changes, queue);
 }
 
 template <class R>

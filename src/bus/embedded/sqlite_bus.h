@@ -84,7 +84,7 @@ class SqliteBus final : public Bus {
   boost::asio::awaitable<absl::Status> AdvanceCursor(std::string name, int64_t seq,
                                                      std::vector<NewJob> jobs,
                                                      std::vector<Event> events) override;
-  void OnChange(std::function<void(int changes)> callback) override;
+  void OnChange(std::function<void(int changes, std::string_view queue)> callback) override;
 
   // Writes queued or running in the committer; transactions and writes so far.
   size_t PendingWrites() const { return committer_->Pending(); }
@@ -96,7 +96,7 @@ class SqliteBus final : public Bus {
             std::unique_ptr<sqlite::ConnectionPool> readers, BlockingPool& pool,
             const Clock& clock);
   int64_t NowMs() const;
-  void Notify(int changes);
+  void Notify(int changes, std::string_view queue = {});
   // Runs `fn` with a read connection on the blocking pool.
   template <class R>
   boost::asio::awaitable<R> Read(std::function<R(sqlite::Connection&)> fn);
@@ -115,7 +115,7 @@ class SqliteBus final : public Bus {
   bool stopping_ = false;
   std::thread checkpoint_thread_;
   std::mutex listeners_mu_;
-  std::vector<std::function<void(int)>> listeners_;
+  std::vector<std::function<void(int, std::string_view)>> listeners_;
 };
 
 }  // namespace basalt::bus

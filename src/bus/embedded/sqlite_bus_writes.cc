@@ -207,7 +207,7 @@ boost::asio::awaitable<absl::StatusOr<EnqueueResult>> SqliteBus::Enqueue(
     return r;
   };
   auto written = co_await committer_->Run(std::move(fn));
-  if (written.ok()) Notify(kJobsReady | kEventsAppended);
+  if (written.ok()) Notify(kJobsReady | kEventsAppended, job.queue);
   co_return written;
 }
 
@@ -227,7 +227,11 @@ boost::asio::awaitable<absl::StatusOr<std::vector<EnqueueResult>>> SqliteBus::En
     return out;
   };
   auto written = co_await committer_->Run(std::move(fn));
-  if (written.ok()) Notify(kJobsReady | kEventsAppended);
+  std::string_view queue = jobs.empty() ? std::string_view() : std::string_view(jobs[0].queue);
+  for (const NewJob& j : jobs) {
+    if (j.queue != queue) queue = {};
+  }
+  if (written.ok()) Notify(kJobsReady | kEventsAppended, queue);
   co_return written;
 }
 
@@ -349,7 +353,7 @@ boost::asio::awaitable<absl::StatusOr<Job>> SqliteBus::Fail(
     return sql::LoadJob(c, "", id);
   };
   auto written = co_await committer_->Run(std::move(fn));
-  if (written.ok()) Notify(kJobsReady | kEventsAppended);
+  if (written.ok()) Notify(kJobsReady | kEventsAppended, written->queue);
   co_return written;
 }
 
@@ -442,7 +446,7 @@ boost::asio::awaitable<absl::StatusOr<std::vector<Job>>> SqliteBus::Redrive(
     return dead;
   };
   auto written = co_await committer_->Run(std::move(fn));
-  if (written.ok()) Notify(kJobsReady | kEventsAppended);
+  if (written.ok()) Notify(kJobsReady | kEventsAppended, queue);
   co_return written;
 }
 
