@@ -182,10 +182,12 @@ absl::StatusOr<std::unique_ptr<SqliteBus>> SqliteBus::Open(const std::string& pa
   auto writer = sqlite::Connection::Open(path, conn_options);
   if (!writer.ok()) return writer.status();
   if (auto s = (*writer)->Exec("PRAGMA journal_mode=WAL"); !s.ok()) return s;
-  // The queue's working set (the right edges of its indexes) stays in memory.
+  // An 8 MiB page cache holds the queue's working set (the right edges of its
+  // indexes). Larger is slower: SQLite's commit walks the cache, and 64 MiB
+  // measured 25% fewer completions/s than 8 MiB.
   // Checkpoints run on their own thread (below), so a commit never waits for
   // one; the writer checkpoints itself only if that thread falls far behind.
-  if (auto s = (*writer)->Exec("PRAGMA cache_size=-65536; PRAGMA wal_autocheckpoint=65536; "
+  if (auto s = (*writer)->Exec("PRAGMA cache_size=-8192; PRAGMA wal_autocheckpoint=65536; "
                                "PRAGMA mmap_size=268435456");
       !s.ok()) {
     return s;
@@ -196,7 +198,7 @@ absl::StatusOr<std::unique_ptr<SqliteBus>> SqliteBus::Open(const std::string& pa
   for (int i = 0; i < std::max(1, options.read_connections); ++i) {
     auto reader = sqlite::Connection::Open(path, conn_options);
     if (!reader.ok()) return reader.status();
-    if (auto s = (*reader)->Exec("PRAGMA cache_size=-16384; PRAGMA mmap_size=268435456"); !s.ok()) {
+    if (auto s = (*reader)->Exec("PRAGMA cache_size=-8192; PRAGMA mmap_size=268435456"); !s.ok()) {
       return s;
     }
     readers.push_back(*std::move(reader));
