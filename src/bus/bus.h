@@ -215,8 +215,9 @@ class Bus {
 
   // A named, durable cursor (the dispatcher's position in the event log).
   virtual boost::asio::awaitable<absl::StatusOr<int64_t>> GetCursor(std::string name) = 0;
-  // Sets the cursor, enqueues `jobs` (deliveries; an idempotency key already
-  // used is skipped) and appends `events`, in one transaction.
+  // Sets the cursor, enqueues `jobs` (deliveries; a job whose idempotency key
+  // was already used is skipped, and so are the events whose subject is that
+  // job's id) and appends `events`, in one transaction.
   virtual boost::asio::awaitable<absl::Status> AdvanceCursor(std::string name, int64_t seq,
                                                              std::vector<NewJob> jobs,
                                                              std::vector<Event> events) = 0;

@@ -13,11 +13,8 @@ namespace {
 using sqlite::Connection;
 using sqlite::Statement;
 
-absl::Status Bind(Statement& st, int i, std::string_view v) { return st.BindText(i, v); }
 absl::Status Bind(Statement& st, int i, const std::string& v) { return st.BindText(i, v); }
-absl::Status Bind(Statement& st, int i, const char* v) { return st.BindText(i, v); }
 absl::Status Bind(Statement& st, int i, int64_t v) { return st.BindInt(i, v); }
-absl::Status Bind(Statement& st, int i, int v) { return st.BindInt(i, v); }
 
 // Prepares `sql`, binds `args` to ?1, ?2, ... and runs it; returns the number
 // of rows changed.
@@ -464,11 +461,21 @@ boost::asio::awaitable<absl::Status> SqliteBus::AdvanceCursor(std::string name, 
                                                              std::vector<Event> events) {
   const int64_t now = NowMs();
   std::function<absl::Status(Connection&)> fn = [&](Connection& c) -> absl::Status {
+    // A job already enqueued (its idempotency key was used: this is a replay)
+    // takes none of the events about it: they were appended the first time.
+    std::vector<std::string> replayed;
     for (const NewJob& job : jobs) {
       auto r = InsertJob(c, job, now);
       if (!r.ok()) return r.status();
+      if (!r->created) replayed.push_back(job.id);
     }
-    if (auto s = sql::InsertEvents(c, events); !s.ok()) return s;
+    std::vector<Event> fresh;
+    for (const Event& e : events) {
+      if (std::find(replayed.begin(), replayed.end(), e.subject) == replayed.end()) {
+        fresh.push_back(e);
+      }
+    }
+    if (auto s = sql::InsertEvents(c, fresh); !s.ok()) return s;
     auto n = Exec(c,
                   "INSERT INTO cursors(name, seq) VALUES(?1, ?2) "
                   "ON CONFLICT(name) DO UPDATE SET seq = excluded.seq",
