@@ -3,8 +3,9 @@
 import {after, before, describe, test} from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  BedrockRuntimeClient, ConverseCommand, ConverseStreamCommand, InvokeModelCommand,
-  InvokeModelWithResponseStreamCommand,
+  BedrockRuntimeClient, ConverseCommand, ConverseStreamCommand, GetAsyncInvokeCommand,
+  InvokeModelCommand, InvokeModelWithResponseStreamCommand, ListAsyncInvokesCommand,
+  StartAsyncInvokeCommand,
 } from '@aws-sdk/client-bedrock-runtime';
 
 import {NodeHttpHandler} from '@smithy/node-http-handler';
@@ -126,6 +127,42 @@ describe('@aws-sdk/client-bedrock-runtime', () => {
     } finally {
       h2.destroy();
     }
+  });
+
+  test('StartAsyncInvoke, GetAsyncInvoke and ListAsyncInvokes', async () => {
+    const started = await bedrock.send(new StartAsyncInvokeCommand({
+      modelId: MODEL_ID,
+      clientRequestToken: 'sdk-async-token-1',
+      modelInput: {
+        anthropic_version: 'bedrock-2023-05-31', max_tokens: 64,
+        messages: [{role: 'user', content: PROMPT}],
+      },
+      outputDataConfig: {s3OutputDataConfig: {s3Uri: 's3://bucket/prefix/'}},
+    }));
+    assert.match(started.invocationArn, /^arn:aws:bedrock:local:default:async-invoke\/inv_/);
+    const again = await bedrock.send(new StartAsyncInvokeCommand({
+      modelId: MODEL_ID,
+      clientRequestToken: 'sdk-async-token-1',
+      modelInput: {
+        anthropic_version: 'bedrock-2023-05-31', max_tokens: 64,
+        messages: [{role: 'user', content: PROMPT}],
+      },
+      outputDataConfig: {s3OutputDataConfig: {s3Uri: 's3://bucket/prefix/'}},
+    }));
+    assert.equal(again.invocationArn, started.invocationArn, 'the token makes it idempotent');
+    let got;
+    for (let i = 0; i < 100; i++) {
+      got = await bedrock.send(new GetAsyncInvokeCommand({invocationArn: started.invocationArn}));
+      if (got.status !== 'InProgress') break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(got.status, 'Completed');
+    assert.equal(got.invocationArn, started.invocationArn);
+    assert.equal(got.clientRequestToken, 'sdk-async-token-1');
+    assert.equal(got.outputDataConfig.s3OutputDataConfig.s3Uri, 's3://bucket/prefix/');
+    assert.ok(got.submitTime instanceof Date && got.endTime instanceof Date);
+    const list = await bedrock.send(new ListAsyncInvokesCommand({statusEquals: 'Completed'}));
+    assert.ok(list.asyncInvokeSummaries.some((s) => s.invocationArn === started.invocationArn));
   });
 
   test('a wrong secret is refused with 403', async () => {
