@@ -156,7 +156,9 @@ absl::StatusOr<std::string> NextTenant(Connection& c, const std::string& queue,
         "ORDER BY tenant_id LIMIT 1");
     if (!st.ok()) return st.status();
     if (auto s = st->BindText(1, queue); !s.ok()) return s;
-    if (auto s = st->BindText(2, from ? *from : std::string()); !s.ok()) return s;
+    // Bound without a copy (SQLITE_STATIC): the text must outlive the step.
+    static const std::string kFirst;
+    if (auto s = st->BindText(2, from ? *from : kFirst); !s.ok()) return s;
     auto row = st->Step();
     if (!row.ok()) return row.status();
     if (*row) return std::string(st->ColumnText(0));
