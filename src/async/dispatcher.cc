@@ -122,8 +122,17 @@ asio::awaitable<void> Dispatcher::Loop() {
     // Bodies are needed for live subscribers and rules; otherwise only the
     // flagged events (callbacks) carry theirs, which keeps the log read cheap.
     const bool any_rules = co_await rules_.AnyRules();
-    const bool bodies = any_rules || hub_.Subscribers() > 0;
+    bool bodies = any_rules || hub_.Subscribers() > 0;
     auto events = co_await bus_.EventsAfter(cursor, kBatch, bodies);
+    if (events.ok() && !events->empty() && !bodies) {
+      // A subscriber (or rule) that arrived while the log was being read may
+      // be waiting for these very events: its history read came before them.
+      const bool rules_now = co_await rules_.AnyRules();
+      if (rules_now || hub_.Subscribers() > 0) {
+        bodies = true;
+        events = co_await bus_.EventsAfter(cursor, kBatch, true);
+      }
+    }
     if (!events.ok() || events->empty()) {
       if (!events.ok()) {
         log::Warn("dispatcher: reading events failed", {{"error", std::string(events.status().message())}});
