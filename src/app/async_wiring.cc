@@ -61,7 +61,7 @@ absl::StatusOr<std::unique_ptr<AsyncRuntime>> BuildAsync(
   rt->limiter = std::make_unique<async::ModelLimiter>(config.async.model_concurrency);
   rt->throughput = std::make_unique<async::Throughput>();
   rt->rules = std::make_unique<async::RulesCatalog>(store, config.async);
-  rt->service = std::make_unique<async::AsyncService>(*rt->bus, store, *rt->cancels,
+  rt->service = std::make_unique<async::AsyncService>(*rt->bus, store, blocking, *rt->cancels,
                                                       *rt->throughput, *rt->metrics, config.async,
                                                       RealClock::Instance());
   std::vector<asio::io_context*> contexts;

@@ -78,20 +78,8 @@ Dispatcher::Dispatcher(bus::Bus& bus, RulesCatalog& rules, EventHub& hub, asio::
       throughput_(throughput),
       clock_(clock),
       idle_(io) {
-  bus_.OnChange([this, alive = alive_](int changes, std::string_view) {
-    if ((changes & bus::Bus::kEventsAppended) != 0 && alive->load()) Wake();
-  });
-}
-
-Dispatcher::~Dispatcher() { alive_->store(false); }
-
-void Dispatcher::Wake() {
-  if (wake_posted_->exchange(true)) return;
-  asio::post(io_, [this, alive = alive_, posted = wake_posted_] {
-    posted->store(false);
-    if (!alive->load()) return;
-    woken_ = true;
-    idle_.cancel();
+  bus_.OnChange([wake = idle_.Waker()](int changes, std::string_view) {
+    if ((changes & bus::Bus::kEventsAppended) != 0) wake();
   });
 }
 
@@ -99,7 +87,7 @@ void Dispatcher::Start() { asio::co_spawn(io_, Loop(), asio::detached); }
 
 void Dispatcher::Stop() {
   stopping_ = true;
-  Wake();
+  idle_.Wake();
 }
 
 asio::awaitable<void> Dispatcher::Loop() {
@@ -112,13 +100,12 @@ asio::awaitable<void> Dispatcher::Loop() {
     }
     log::Warn("dispatcher: reading its cursor failed; retrying",
               {{"error", std::string(stored.status().message())}});
-    idle_.expires_after(std::chrono::seconds(1));
-    co_await idle_.async_wait(asio::as_tuple(asio::use_awaitable));
+    co_await idle_.Wait(std::chrono::seconds(1));
   }
   auto persisted_at = std::chrono::steady_clock::now();
   asio::steady_timer gather(io_);
   while (!stopping_.load()) {
-    woken_ = false;
+    idle_.Reset();
     // Bodies are needed for live subscribers and rules; otherwise only the
     // flagged events (callbacks) carry theirs, which keeps the log read cheap.
     const bool any_rules = co_await rules_.AnyRules();
@@ -137,9 +124,7 @@ asio::awaitable<void> Dispatcher::Loop() {
       if (!events.ok()) {
         log::Warn("dispatcher: reading events failed", {{"error", std::string(events.status().message())}});
       }
-      if (woken_) continue;
-      idle_.expires_after(std::chrono::milliseconds(config_.poll_interval_ms));
-      co_await idle_.async_wait(asio::as_tuple(asio::use_awaitable));
+      co_await idle_.Wait(std::chrono::milliseconds(config_.poll_interval_ms));
       continue;
     }
     std::vector<bus::NewJob> jobs;
@@ -164,8 +149,7 @@ asio::awaitable<void> Dispatcher::Loop() {
     if (!s.ok()) {
       // Nothing was written; the same events are routed again next round.
       log::Warn("dispatcher: advancing failed; will retry", {{"error", std::string(s.message())}});
-      idle_.expires_after(std::chrono::milliseconds(config_.poll_interval_ms));
-      co_await idle_.async_wait(asio::as_tuple(asio::use_awaitable));
+      co_await idle_.Wait(std::chrono::milliseconds(config_.poll_interval_ms));
       continue;
     }
     cursor = last;
@@ -174,7 +158,7 @@ asio::awaitable<void> Dispatcher::Loop() {
     if (static_cast<int>(events->size()) < kBatch) {
       // A short batch: let a few milliseconds of events gather rather than
       // read the log after every commit.
-      // Its own timer: wake-ups (which cancel idle_) must not cut it short.
+      // Its own timer: wake-ups (which end idle_'s wait) must not cut it short.
       gather.expires_after(kGather);
       co_await gather.async_wait(asio::as_tuple(asio::use_awaitable));
     }

@@ -15,6 +15,7 @@
 
 #include "async/async_metrics.h"
 #include "async/event_hub.h"
+#include "async/idle_waiter.h"
 #include "async/rules.h"
 #include "core/clock.h"
 #include "core/config.h"
@@ -38,7 +39,6 @@ class Dispatcher {
   Dispatcher(bus::Bus& bus, RulesCatalog& rules, EventHub& hub, boost::asio::io_context& io,
              const AsyncConfig& config, AsyncMetrics& metrics, Throughput& throughput,
              const Clock& clock);
-  ~Dispatcher();
   void Start();
   void Stop();
 
@@ -47,7 +47,6 @@ class Dispatcher {
   // Routes one event: appends to `jobs`/`events` what it must enqueue.
   boost::asio::awaitable<void> Route(const bus::Event& event, std::vector<bus::NewJob>& jobs,
                                      std::vector<bus::Event>& events);
-  void Wake();
 
   bus::Bus& bus_;
   RulesCatalog& rules_;
@@ -57,11 +56,8 @@ class Dispatcher {
   AsyncMetrics& metrics_;
   Throughput& throughput_;
   const Clock& clock_;
-  boost::asio::steady_timer idle_;
+  IdleWaiter idle_;
   std::atomic<bool> stopping_{false};
-  std::shared_ptr<std::atomic<bool>> alive_ = std::make_shared<std::atomic<bool>>(true);
-  std::shared_ptr<std::atomic<bool>> wake_posted_ = std::make_shared<std::atomic<bool>>(false);
-  bool woken_ = false;
 };
 
 // `template` with every {{dotted.path}} replaced by that field of `event`

@@ -19,23 +19,11 @@ constexpr int kMaxLeaseBatch = 64;
 LeaseLoop::LeaseLoop(bus::Bus& bus, asio::io_context& io, LeaseLoopOptions options,
                      Handler handler)
     : bus_(bus), io_(io), options_(std::move(options)), handler_(std::move(handler)), idle_(io) {
-  bus_.OnChange([this, alive = alive_](int changes, std::string_view queue) {
+  bus_.OnChange([wake = idle_.Waker(), mine = options_.queue](int changes,
+                                                              std::string_view queue) {
     if ((changes & bus::Bus::kJobsReady) == 0) return;
-    if (!queue.empty() && queue != options_.queue) return;
-    if (alive->load()) Wake();
-  });
-}
-
-LeaseLoop::~LeaseLoop() { alive_->store(false); }
-
-void LeaseLoop::Wake() {
-  // At most one wake-up in flight: commits can come thousands of times a second.
-  if (wake_posted_->exchange(true)) return;
-  asio::post(io_, [this, alive = alive_, posted = wake_posted_] {
-    posted->store(false);
-    if (!alive->load()) return;
-    woken_ = true;
-    idle_.cancel();
+    if (!queue.empty() && queue != mine) return;
+    wake();
   });
 }
 
@@ -47,12 +35,12 @@ void LeaseLoop::Start() {
 
 void LeaseLoop::Stop() {
   draining_->store(true);
-  Wake();
+  idle_.Wake();
 }
 
 asio::awaitable<void> LeaseLoop::Loop() {
   while (!draining_->load()) {
-    woken_ = false;
+    idle_.Reset();
     const int free = options_.slots - running_.load();
     bool leased_any = false;
     if (free > 0) {
@@ -68,19 +56,15 @@ asio::awaitable<void> LeaseLoop::Loop() {
           auto run = [this, job = std::move(job)]() mutable -> asio::awaitable<void> {
             co_await handler_(std::move(job), *draining_);
             running_.fetch_sub(1);
-            Wake();  // a slot is free
+            idle_.Wake();  // a slot is free
           };
           asio::co_spawn(io_, std::move(run), asio::detached);
         }
       }
     }
     if (leased_any && running_.load() < options_.slots) continue;
-    if (woken_) {  // work arrived while we were leasing
-      woken_ = false;
-      continue;
-    }
-    idle_.expires_after(options_.poll_interval);
-    co_await idle_.async_wait(asio::as_tuple(asio::use_awaitable));
+    // Returns at once when work arrived while we were leasing.
+    co_await idle_.Wait(options_.poll_interval);
   }
   looping_ = false;
 }

@@ -23,6 +23,7 @@
 #include <memory>
 #include <string>
 
+#include "async/idle_waiter.h"
 #include "bus/bus.h"
 
 namespace basalt::async {
@@ -44,7 +45,6 @@ class LeaseLoop {
       std::function<boost::asio::awaitable<void>(bus::Job job, const std::atomic<bool>& draining)>;
 
   LeaseLoop(bus::Bus& bus, boost::asio::io_context& io, LeaseLoopOptions options, Handler handler);
-  ~LeaseLoop();
 
   void Start();
   void Stop();
@@ -53,19 +53,15 @@ class LeaseLoop {
 
  private:
   boost::asio::awaitable<void> Loop();
-  void Wake();
 
   bus::Bus& bus_;
   boost::asio::io_context& io_;
   LeaseLoopOptions options_;
   Handler handler_;
-  boost::asio::steady_timer idle_;
+  IdleWaiter idle_;
   std::shared_ptr<std::atomic<bool>> draining_ = std::make_shared<std::atomic<bool>>(false);
   std::atomic<int> running_{0};
   std::atomic<bool> looping_{false};
-  std::shared_ptr<std::atomic<bool>> alive_ = std::make_shared<std::atomic<bool>>(true);
-  std::shared_ptr<std::atomic<bool>> wake_posted_ = std::make_shared<std::atomic<bool>>(false);
-  bool woken_ = false;  // io thread only
 };
 
 }  // namespace basalt::async

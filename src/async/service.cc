@@ -38,11 +38,13 @@ absl::Status ValidateChatBody(BodyFormat format, const json& body, std::string_v
 
 }  // namespace
 
-AsyncService::AsyncService(bus::Bus& bus, AsyncStore& store, CancelRegistry& cancels,
+AsyncService::AsyncService(bus::Bus& bus, AsyncStore& store, BlockingPool& pool,
+                           CancelRegistry& cancels,
                            Throughput& throughput, AsyncMetrics& metrics,
                            const AsyncConfig& config, const Clock& clock)
     : bus_(bus),
       store_(store),
+      pool_(pool),
       cancels_(cancels),
       throughput_(throughput),
       metrics_(metrics),

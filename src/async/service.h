@@ -18,6 +18,7 @@
 #include "bus/bus.h"
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/blocking_pool.h"
 #include "store/async_store.h"
 
 namespace basalt::async {
@@ -43,7 +44,8 @@ struct Submitted {
 
 class AsyncService {
  public:
-  AsyncService(bus::Bus& bus, AsyncStore& store, CancelRegistry& cancels, Throughput& throughput,
+  // `pool` runs the CPU-heavy renders (a batch's output) off the io threads.
+  AsyncService(bus::Bus& bus, AsyncStore& store, BlockingPool& pool, CancelRegistry& cancels, Throughput& throughput,
                AsyncMetrics& metrics, const AsyncConfig& config, const Clock& clock);
 
   // Parses POST /v1/async/invocations (OpenAI chat body plus our fields).
@@ -94,6 +96,7 @@ class AsyncService {
 
   bus::Bus& bus_;
   AsyncStore& store_;
+  BlockingPool& pool_;
   CancelRegistry& cancels_;
   Throughput& throughput_;
   AsyncMetrics& metrics_;

@@ -137,23 +137,27 @@ asio::awaitable<absl::StatusOr<std::string>> AsyncService::BatchOutput(std::stri
   if (!exists.ok()) co_return absl::NotFoundError(StrCat("no batch '", batch_id, "'"));
   auto jobs = co_await bus_.ListGroup(tenant, batch_id);
   if (!jobs.ok()) co_return jobs.status();
-  std::string out;
-  for (const bus::Job& j : *jobs) {
-    if (!bus::IsTerminal(j.state)) continue;
-    const json payload = PayloadOf(j);
-    json line = {{"recordId", payload.value("record_id", "")},
-                 {"modelInput", payload.contains("model_input") ? payload["model_input"] : json()}};
-    if (j.state == bus::JobState::kSucceeded) {
-      line["modelOutput"] = json::parse(j.result, nullptr, false);
-    } else {
-      const json error = json::parse(j.error, nullptr, false);
-      line["error"] = {{"errorCode", error.is_object() ? error.value("code", "failed") : "failed"},
-                       {"errorMessage", error.is_object() ? error.value("message", "") : ""}};
+  // Up to async.max_batch_records JSON parses and renders: not on an io thread.
+  auto render = [jobs = *std::move(jobs)]() -> absl::StatusOr<std::string> {
+    std::string out;
+    for (const bus::Job& j : jobs) {
+      if (!bus::IsTerminal(j.state)) continue;
+      const json payload = PayloadOf(j);
+      json line = {{"recordId", payload.value("record_id", "")},
+                   {"modelInput", payload.contains("model_input") ? payload["model_input"] : json()}};
+      if (j.state == bus::JobState::kSucceeded) {
+        line["modelOutput"] = json::parse(j.result, nullptr, false);
+      } else {
+        const json error = json::parse(j.error, nullptr, false);
+        line["error"] = {{"errorCode", error.is_object() ? error.value("code", "failed") : "failed"},
+                         {"errorMessage", error.is_object() ? error.value("message", "") : ""}};
+      }
+      out += line.dump();
+      out += '\n';
     }
-    out += line.dump();
-    out += '\n';
-  }
-  co_return out;
+    return out;
+  };
+  co_return co_await pool_.Run(std::move(render));
 }
 
 asio::awaitable<absl::StatusOr<json>> AsyncService::ListBatches(std::string tenant,

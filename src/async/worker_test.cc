@@ -31,7 +31,7 @@ class WorkerTest : public ::testing::Test {
     auto bus = bus::SqliteBus::Open(dir_.File("bus.db"), {}, pool_, clock_);
     EXPECT_TRUE(bus.ok()) << bus.status();
     bus_ = *std::move(bus);
-    service_ = std::make_unique<AsyncService>(*bus_, store_, cancels_, throughput_, metrics_,
+    service_ = std::make_unique<AsyncService>(*bus_, store_, pool_, cancels_, throughput_, metrics_,
                                               config_, clock_);
     worker_ = std::make_unique<ModelWorker>(*bus_, fake_, io_, config_, 4, cancels_, limiter_,
                                             metrics_, clock_);

@@ -66,7 +66,10 @@ class Recorded:
 # ----------------------------------------------------------------------------- server
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
+class QuietHandler(http.server.BaseHTTPRequestHandler):
+    """HTTP/1.1 keep-alive, TCP_NODELAY, no request log, and a body reader that
+    understands Content-Length and chunked bodies. Fake servers subclass it."""
+
     protocol_version = "HTTP/1.1"
     timeout = 30  # idle keep-alive connections are dropped after this
 
@@ -91,6 +94,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
+
+class _Handler(QuietHandler):
     def _dispatch(self) -> None:
         body = self._read_body()
         rec = Recorded(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)

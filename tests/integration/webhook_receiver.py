@@ -23,9 +23,10 @@ import hashlib
 import hmac
 import http.server
 import json
-import socket
 import threading
 import time
+
+from fake_upstreams import QuietHandler
 
 
 def expected_signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -87,31 +88,7 @@ class Delivery:
                 f"{self.body[:160]!r}>")
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    timeout = 30
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, fmt, *args) -> None:  # quiet
-        pass
-
-    def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            body = b""
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip(), 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return body
-                body += self.rfile.read(size)
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
-
+class _Handler(QuietHandler):
     def _dispatch(self) -> None:
         body = self._read_body()
         receiver: WebhookReceiver = self.server.receiver  # type: ignore[attr-defined]
