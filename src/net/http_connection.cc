@@ -164,11 +164,20 @@ absl::StatusOr<Target> ParseTarget(std::string_view url) {
   return target;
 }
 
+// Beast reads min(free capacity, 64 KiB) at a time, never less than 512 bytes, and
+// its parsers consume what they read: an empty buffer would stay at 512 bytes and a
+// 1 KiB response would take three reads (and three trips through the event loop).
+constexpr size_t kReadBufferBytes = 16 * 1024;
+
 Connection::Connection(asio::any_io_executor executor)
-    : stream_(std::in_place_type<PlainStream>, std::move(executor)) {}
+    : stream_(std::in_place_type<PlainStream>, std::move(executor)) {
+  buffer_.reserve(kReadBufferBytes);
+}
 
 Connection::Connection(asio::any_io_executor executor, asio::ssl::context& context)
-    : stream_(std::in_place_type<TlsStream>, std::move(executor), context) {}
+    : stream_(std::in_place_type<TlsStream>, std::move(executor), context) {
+  buffer_.reserve(kReadBufferBytes);
+}
 
 beast::tcp_stream& Connection::tcp() {
   if (TlsStream* s = tls()) return s->next_layer();
