@@ -50,6 +50,9 @@ class TokenBucket {
   int64_t level() const { return level_; }
 
  private:
+  // Adds numerator / kPeriodNs units, carrying the remainder.
+  void AddNumerator(int64_t numerator);
+
   int64_t limit_;
   int64_t level_;
   // Refilled fraction of one unit, in units of 1/kPeriodNs: 0 <= frac_ < kPeriodNs.
