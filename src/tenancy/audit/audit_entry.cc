@@ -44,7 +44,9 @@ void Truncate(std::string& s, size_t max) {
 absl::Status NormalizeEntry(AuditEntry& entry) {
   if (entry.tenant.empty()) return absl::InvalidArgumentError("audit entry: tenant is empty");
   if (entry.action.empty()) return absl::InvalidArgumentError("audit entry: action is empty");
-  Truncate(entry.tenant, kMaxTenantBytes);
+  if (entry.tenant.size() > kMaxTenantBytes) {
+    return absl::InvalidArgumentError("audit entry: tenant id longer than 128 bytes");
+  }
   Truncate(entry.action, kMaxActionBytes);
   Truncate(entry.principal, kMaxFieldBytes);
   Truncate(entry.resource, kMaxFieldBytes);

@@ -10,8 +10,9 @@
 //
 // Bounds: strings longer than their limit are cut at a UTF-8 boundary and
 // `detail` keeps its first kMaxDetailEntries keys (in key order), so an
-// over-long value never costs the whole entry. An empty tenant or action is a
-// caller bug and is refused (kInvalidArgument).
+// over-long value never costs the whole entry. An empty tenant or action, or a
+// tenant id over kMaxTenantBytes (cutting it could merge two tenants' chains),
+// is a caller bug and is refused (kInvalidArgument).
 #pragma once
 
 #include <cstddef>
@@ -54,7 +55,7 @@ struct AuditEntry {
 };
 
 // Cuts over-long fields to their bounds (see above). kInvalidArgument when the
-// tenant or the action is empty.
+// tenant or the action is empty, or the tenant is too long.
 absl::Status NormalizeEntry(AuditEntry& entry);
 
 // One row of the entries table exactly as stored: what the hash covers and

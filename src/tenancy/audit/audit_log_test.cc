@@ -20,8 +20,8 @@ constexpr int64_t kAllTime = std::numeric_limits<int64_t>::max();
 
 TEST(AuditEntryTest, NormalizeCutsAtUtf8BoundaryAndBoundsDetail) {
   AuditEntry e = Entry("acme", 1);
-  e.reason = std::string(kMaxFieldBytes - 1, 'x') + "\xC3\xA9";  // é straddles the limit
-  for (int i = 0; i < 40; ++i) e.detail["k" + std::to_string(100 + i)] = "v";
+  e.reason = StrCat(std::string(kMaxFieldBytes - 1, 'x'), "\xC3\xA9");  // é straddles the limit
+  for (int i = 0; i < 40; ++i) e.detail.emplace(StrCat("k", 100 + i), "v");
   ASSERT_TRUE(NormalizeEntry(e).ok());
   EXPECT_EQ(e.reason, std::string(kMaxFieldBytes - 1, 'x'));
   EXPECT_EQ(e.detail.size(), kMaxDetailEntries);
@@ -32,6 +32,8 @@ TEST(AuditEntryTest, RefusesEmptyTenantOrAction) {
   EXPECT_EQ(NormalizeEntry(e).code(), absl::StatusCode::kInvalidArgument);
   e = Entry("acme", 1);
   e.action.clear();
+  EXPECT_EQ(NormalizeEntry(e).code(), absl::StatusCode::kInvalidArgument);
+  e = Entry(std::string(kMaxTenantBytes + 1, 't'), 1);
   EXPECT_EQ(NormalizeEntry(e).code(), absl::StatusCode::kInvalidArgument);
 }
 
@@ -95,7 +97,7 @@ TEST(AuditLogTest, ManyTenantsVerifyClean) {
     for (int round = 0; round < 3; ++round) {
       for (int t = 0; t < 20; ++t) {
         for (int i = 0; i < 5; ++i)
-          ASSERT_TRUE(log->Append(Entry("t" + std::to_string(t), i)).ok());
+          ASSERT_TRUE(log->Append(Entry(StrCat("t", t), i)).ok());
       }
       ASSERT_TRUE(log->Flush().ok());
     }
@@ -120,7 +122,7 @@ TEST(AuditLogTest, ConcurrentAppendsKeepEveryChainValid) {
     for (int t = 0; t < 8; ++t) {
       threads.emplace_back([&log, t] {
         for (int i = 0; i < 250; ++i) {
-          EXPECT_TRUE((*log)->Append(Entry("tenant" + std::to_string((t + i) % 4), i)).ok());
+          EXPECT_TRUE((*log)->Append(Entry(StrCat("tenant", (t + i) % 4), i)).ok());
         }
       });
     }
@@ -131,7 +133,7 @@ TEST(AuditLogTest, ConcurrentAppendsKeepEveryChainValid) {
       int64_t expected = 1;
       std::optional<int64_t> after = 0;
       while (after.has_value()) {
-        auto page = (*log)->Query("tenant" + std::to_string(t), 0, kAllTime, *after, 100);
+        auto page = (*log)->Query(StrCat("tenant", t), 0, kAllTime, *after, 100);
         ASSERT_TRUE(page.ok());
         for (const AuditRecord& r : page->records) EXPECT_EQ(r.seq, expected++);
         after = page->next_after_seq;

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "core/strings.h"
 #include "tenancy/audit/audit_log.h"
 
 namespace basalt::audit::testing {
@@ -54,15 +55,15 @@ class AuditDir {
 inline AuditEntry Entry(const std::string& tenant, int i) {
   AuditEntry e;
   e.tenant = tenant;
-  e.principal = "key_" + std::to_string(i % 3);
+  e.principal = StrCat("key_", i % 3);
   e.action = i % 2 == 0 ? "api_key.revoke" : "permission.denied";
   e.time_ms = 1'700'000'000'000 + i;
-  e.remote_addr = "10.0.0." + std::to_string(i % 250);
-  e.resource = "res_" + std::to_string(i);
+  e.remote_addr = StrCat("10.0.0.", i % 250);
+  e.resource = StrCat("res_", i);
   e.outcome = i % 2 == 0 ? AuditOutcome::kOk : AuditOutcome::kDenied;
   e.reason = i % 2 == 0 ? "" : "missing scope";
-  e.request_id = "req_" + std::to_string(i);
-  e.detail = {{"n", std::to_string(i)}};
+  e.request_id = StrCat("req_", i);
+  e.detail = {{"n", StrCat(i)}};
   return e;
 }
 
