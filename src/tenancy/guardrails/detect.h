@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
 
 namespace basalt::guardrails::internal {
@@ -41,23 +42,52 @@ class Window {
   mutable bool hit_end_ = false;
 };
 
-inline bool IsDigit(int c) { return c >= '0' && c <= '9'; }
-inline bool IsUpper(int c) { return c >= 'A' && c <= 'Z'; }
-inline bool IsLower(int c) { return c >= 'a' && c <= 'z'; }
-inline bool IsAlpha(int c) { return IsUpper(c) || IsLower(c); }
-inline bool IsAlnum(int c) { return IsDigit(c) || IsAlpha(c); }
-inline bool IsHex(int c) { return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
-// Word characters for denied-phrase boundaries; bytes >= 0x80 (UTF-8 letters) count.
-inline bool IsWord(int c) { return IsAlnum(c) || c == '_' || c >= 0x80; }
-inline bool IsSpace(int c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
+// Character classes, one table lookup each. Index c + 1 so that -1 (no byte) is valid.
+enum CharClass : uint8_t {
+  kDigitBit = 1,
+  kUpperBit = 2,
+  kLowerBit = 4,
+  kHexBit = 8,
+  kLocalBit = 16,  // email local part: [A-Za-z0-9._%+-]
+  kB64Bit = 32,    // [A-Za-z0-9/+]
+  kWordBit = 64,   // [A-Za-z0-9_] and bytes >= 0x80 (UTF-8 letters)
+  kSpaceBit = 128,
+};
+struct CharTable {
+  uint8_t bits[257] = {};
+  constexpr CharTable() {
+    for (int c = 0; c < 256; ++c) {
+      uint8_t b = 0;
+      const bool digit = c >= '0' && c <= '9', upper = c >= 'A' && c <= 'Z',
+                 lower = c >= 'a' && c <= 'z';
+      if (digit) b |= kDigitBit;
+      if (upper) b |= kUpperBit;
+      if (lower) b |= kLowerBit;
+      if (digit || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) b |= kHexBit;
+      if (digit || upper || lower || c == '.' || c == '_' || c == '%' || c == '+' || c == '-') {
+        b |= kLocalBit;
+      }
+      if (digit || upper || lower || c == '/' || c == '+') b |= kB64Bit;
+      if (digit || upper || lower || c == '_' || c >= 0x80) b |= kWordBit;
+      if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') b |= kSpaceBit;
+      bits[c + 1] = b;
+    }
+  }
+};
+inline constexpr CharTable kChars;
+inline uint8_t ClassOf(int c) { return kChars.bits[c + 1]; }
+
+inline bool IsDigit(int c) { return ClassOf(c) & kDigitBit; }
+inline bool IsUpper(int c) { return ClassOf(c) & kUpperBit; }
+inline bool IsLower(int c) { return ClassOf(c) & kLowerBit; }
+inline bool IsAlpha(int c) { return ClassOf(c) & (kUpperBit | kLowerBit); }
+inline bool IsAlnum(int c) { return ClassOf(c) & (kDigitBit | kUpperBit | kLowerBit); }
+inline bool IsHex(int c) { return ClassOf(c) & kHexBit; }
+inline bool IsWord(int c) { return ClassOf(c) & kWordBit; }
+inline bool IsSpace(int c) { return ClassOf(c) & kSpaceBit; }
 inline int LowerAscii(int c) { return IsUpper(c) ? c + ('a' - 'A') : c; }
-// Email local-part characters (pragmatic subset of RFC 5322 atext).
-inline bool IsLocal(int c) {
-  return IsAlnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
-}
-inline bool IsB64(int c) { return IsAlnum(c) || c == '/' || c == '+'; }
+inline bool IsLocal(int c) { return ClassOf(c) & kLocalBit; }
+inline bool IsB64(int c) { return ClassOf(c) & kB64Bit; }
 
 // A number may start at i: not glued to a word, and not the tail of a longer
 // number ("3.14", "12,345", "555-1234").

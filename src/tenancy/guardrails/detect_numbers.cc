@@ -2,7 +2,7 @@
 #include <arpa/inet.h>
 
 #include <array>
-#include <string>
+#include <string_view>
 
 #include "tenancy/guardrails/detect.h"
 
@@ -190,12 +190,16 @@ size_t MatchCard(const Window& w, size_t b) {
     for (int g = 0; g < k && k > 1; ++g) groups_ok = groups_ok && stops[g].len >= 3;
     if (!groups_ok) continue;
     if (k < n ? w.At(last.end) != ' ' : !NumberEndsAt(w, last.end)) continue;
-    std::string digits;
+    char digits[20];
+    size_t count = 0;
+    bool nonzero = false;
     for (size_t i = b; i < last.end; ++i) {
-      if (IsDigit(w.At(i))) digits.push_back(static_cast<char>(w.At(i)));
+      const int c = w.At(i);
+      if (!IsDigit(c)) continue;
+      digits[count++] = static_cast<char>(c);
+      nonzero = nonzero || c != '0';
     }
-    if (digits.find_first_not_of('0') == std::string::npos) continue;
-    if (LuhnValid(digits)) return last.end;
+    if (nonzero && LuhnValid(std::string_view(digits, count))) return last.end;
   }
   return 0;
 }

@@ -1,6 +1,7 @@
 // Text-shaped entities: email addresses, IPv6 addresses, AWS keys.
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <string_view>
 
 #include "tenancy/guardrails/detect.h"
@@ -122,17 +123,25 @@ bool SecretKeywordBefore(const Window& w, size_t b) {
 // or '+' (the shape of generated AWS secrets; about 3 in 4 random secrets
 // contain '/' or '+'). 40-character hex digests never match without context.
 size_t MatchAwsSecretKey(const Window& w, size_t b) {
-  bool upper = false, lower = false, digit = false, symbol = false;
+  const std::string_view text = w.text();
+  // Cheap necessary condition first: the 40th byte ends the run.
+  if (b + 40 < text.size() && (!IsB64(static_cast<unsigned char>(text[b + 39])) ||
+                               IsB64(static_cast<unsigned char>(text[b + 40])))) {
+    return 0;
+  }
+  const size_t limit = std::min(text.size(), b + 41);
   size_t j = b;
-  int c;
-  while (j - b <= 40 && IsB64(c = w.At(j))) {
+  while (j < limit && IsB64(static_cast<unsigned char>(text[j]))) ++j;
+  if (j == text.size()) (void)w.At(j);  // the run may go on in a stream
+  if (j - b != 40 || w.At(j) == '=') return 0;
+  bool upper = false, lower = false, digit = false, symbol = false;
+  for (size_t k = b; k < j; ++k) {
+    const int c = static_cast<unsigned char>(text[k]);
     upper = upper || IsUpper(c);
     lower = lower || IsLower(c);
     digit = digit || IsDigit(c);
     symbol = symbol || c == '/' || c == '+';
-    ++j;
   }
-  if (j - b != 40 || w.At(j) == '=') return 0;
   if (upper && lower && digit && symbol) return j;
   if (lower && (upper || digit) && SecretKeywordBefore(w, b)) return j;
   return 0;

@@ -133,6 +133,16 @@ void FindCandidates(const Policy& policy, Source source, const Window& w, size_t
   for (size_t i = from; i < n; ++i) {
     const int c = static_cast<unsigned char>(text[i]);
     const int prev = w.Before(i);
+    // After a letter or digit only '@' or a non-word byte can start anything
+    // (entities need a non-alphanumeric byte before them, phrases a word
+    // boundary): skip such positions in one tight loop.
+    if (IsAlnum(prev) && IsWord(c)) {
+      while (i + 1 < n && IsAlnum(static_cast<unsigned char>(text[i])) &&
+             IsWord(static_cast<unsigned char>(text[i + 1]))) {
+        ++i;
+      }
+      continue;
+    }
     if (c == '@') {
       if (!email) continue;
       const size_t local = EmailLocalStart(w, i);
@@ -147,8 +157,7 @@ void FindCandidates(const Policy& policy, Source source, const Window& w, size_t
       }
       continue;
     }
-    if (phrases && !(IsWord(c) && IsWord(prev)) &&
-        policy.PhraseMayStartWith(static_cast<unsigned char>(LowerAscii(c)))) {
+    if (phrases && policy.PhraseMayStartWith(static_cast<unsigned char>(LowerAscii(c)))) {
       f.Phrases(i, c);
     }
     if (IsAlnum(prev)) continue;  // inside a word: no entity starts here
