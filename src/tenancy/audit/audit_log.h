@@ -11,6 +11,8 @@
 // with the batch's checkpoints. So the signed tail of each tenant is always
 // its last committed entry; what a crash can lose is what was still queued
 // (at most `max_delay` of entries, or the queue when the disk stalls).
+// Cost: one checkpoint row (~250 bytes) per tenant per batch, so a tenant
+// that writes steadily adds about 10 a second at the default max_delay.
 //
 // Tamper evidence: editing, removing or reordering entries breaks the chain;
 // removing the tail is seen against the signed checkpoints. What the file

@@ -96,8 +96,7 @@ TEST(AuditLogTest, ManyTenantsVerifyClean) {
     auto log = dir.Open();
     for (int round = 0; round < 3; ++round) {
       for (int t = 0; t < 20; ++t) {
-        for (int i = 0; i < 5; ++i)
-          ASSERT_TRUE(log->Append(Entry(StrCat("t", t), i)).ok());
+        for (int i = 0; i < 5; ++i) ASSERT_TRUE(log->Append(Entry(StrCat("t", t), i)).ok());
       }
       ASSERT_TRUE(log->Flush().ok());
     }
