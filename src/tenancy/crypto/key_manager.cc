@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -58,15 +59,53 @@ absl::StatusOr<std::unique_ptr<KeyManager>> KeyManager::Open(const KeyManagerOpt
   }
   if (options.counter_block == 0) return absl::InvalidArgumentError("counter_block must be >= 1");
   if (options.keys_db_path.empty()) return absl::InvalidArgumentError("keys_db_path is empty");
-  absl::StatusOr<LoadedKek> kek =
-      LoadKek(KekSource{options.kek_file, options.kek_env_value, options.create_kek_if_missing});
-  if (!kek.ok()) return kek.status();
   absl::StatusOr<std::unique_ptr<KeyStore>> store = KeyStore::Open(options.keys_db_path);
   if (!store.ok()) return store.status();
+  absl::StatusOr<std::vector<StoredKey>> rows = (*store)->LoadAll();
+  if (!rows.ok()) return rows.status();
+  // The KEK ids that wrap live keys (all rows share one; see RewrapAll).
+  std::string stored_kek_id;
+  for (const StoredKey& row : *rows) {
+    if (row.state != KeyState::kDestroyed) stored_kek_id = row.kek_id;
+  }
+
+  // A new KEK is generated only while no key depends on one: a key file lost
+  // beside a keys.db full of keys must be restored, not silently replaced.
+  absl::StatusOr<LoadedKek> kek =
+      LoadKek(KekSource{options.kek_file, options.kek_env_value,
+                        options.create_kek_if_missing && stored_kek_id.empty()});
+  if (absl::IsNotFound(kek.status()) && !stored_kek_id.empty()) {
+    return absl::NotFoundError(StrCat(kek.status().message(), "; ", options.keys_db_path,
+                                      " holds data keys wrapped by key-encryption key ",
+                                      stored_kek_id, ": restore that key file"));
+  }
+  if (!kek.ok()) return kek.status();
+  std::string notice = std::move(kek->notice);
+
+  // Keys still wrapped by the previous KEK are loaded with it and rewrapped
+  // under the configured one before Open returns.
+  std::optional<Kek> previous;
+  if (!options.previous_kek_file.empty() || !options.previous_kek_env_value.empty()) {
+    absl::StatusOr<LoadedKek> loaded =
+        LoadKek(KekSource{options.previous_kek_file, options.previous_kek_env_value, false});
+    if (!loaded.ok()) return loaded.status();
+    if (!loaded->notice.empty()) StrAppend(&notice, notice.empty() ? "" : "; ", loaded->notice);
+    if (!stored_kek_id.empty() && loaded->kek.id() == stored_kek_id &&
+        loaded->kek.id() != kek->kek.id()) {
+      previous = loaded->kek;
+    }
+  }
+  Kek new_kek = kek->kek;
   std::unique_ptr<KeyManager> manager(
-      new KeyManager(options, std::move(kek->kek), *std::move(store)));
-  manager->notice_ = std::move(kek->notice);
+      new KeyManager(options, previous.has_value() ? *previous : kek->kek, *std::move(store)));
   if (absl::Status s = manager->LoadKeys(); !s.ok()) return s;
+  if (previous.has_value()) {
+    if (absl::Status s = manager->RewrapAll(new_kek); !s.ok()) return s;
+    StrAppend(&notice, notice.empty() ? "" : "; ",
+              "rewrapped every data key from key-encryption key ", previous->id(), " to ",
+              new_kek.id(), "; the previous key is no longer needed");
+  }
+  manager->notice_ = std::move(notice);
   return manager;
 }
 

@@ -45,7 +45,13 @@ struct KeyManagerOptions {
   std::string keys_db_path;   // e.g. <data_dir>/keys.db
   std::string kek_file;       // e.g. <data_dir>/kek.key
   std::string kek_env_value;  // the KEK environment variable's value, if set; wins over the file
+  // Generate kek_file when it is missing (only while keys.db holds no keys).
   bool create_kek_if_missing = true;
+  // The KEK being replaced, during a KEK rotation: keys still wrapped by it
+  // are rewrapped under the configured KEK when Open runs. Ignored once no
+  // key is wrapped by it; remove it from the configuration afterwards.
+  std::string previous_kek_file;
+  std::string previous_kek_env_value;
   // 1 to 2^32. Default 2^30 leaves a wide margin under the 2^32 bound for
   // random 96-bit nonces (NIST SP 800-38D 8.3).
   uint64_t max_encryptions_per_key = uint64_t{1} << 30;
@@ -55,10 +61,12 @@ struct KeyManagerOptions {
 
 class KeyManager {
  public:
-  // Loads the KEK, opens keys.db and unwraps every tenant's keys into memory.
-  // kInvalidArgument for bad options or KEK text; kFailedPrecondition naming
-  // both ids when a key in keys.db was wrapped by another KEK; kDataLoss when
-  // a wrapped key does not authenticate.
+  // Opens keys.db, loads the KEK (generating kek_file only when keys.db
+  // holds no keys yet), rewraps keys still under the previous KEK, and
+  // unwraps every tenant's keys into memory. kInvalidArgument for bad options
+  // or KEK text; kNotFound naming the KEK id keys.db needs when the key file
+  // is missing; kFailedPrecondition naming both ids when keys.db was wrapped
+  // by another KEK; kDataLoss when a wrapped key does not authenticate.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<KeyManager>> Open(
       const KeyManagerOptions& options);
   ~KeyManager();

@@ -104,21 +104,68 @@ TEST_F(KeyManagerTest, MovedCiphertextFails) {
       km->Decrypt({"tenant-z", "invocations", "row-1", "input"}, envelope).status()));
 }
 
-TEST_F(KeyManagerTest, WrongKekFailsClearly) {
-  std::string envelope;
+TEST_F(KeyManagerTest, WrongOrMissingKekFailsClearly) {
   std::string first_id;
   {
     std::unique_ptr<KeyManager> km = OpenOrDie();
-    envelope = *km->Encrypt(kRef, "secret");
+    ASSERT_TRUE(km->Encrypt(kRef, "secret").ok());
     first_id = km->kek_id();
   }
+  const std::string saved = ReadFile(options_.kek_file);
+
+  // A lost key file is not replaced by a new one while keys depend on it.
   std::filesystem::remove(options_.kek_file);
-  absl::StatusOr<std::unique_ptr<KeyManager>> km = KeyManager::Open(options_);
-  ASSERT_FALSE(km.ok());
-  EXPECT_TRUE(absl::IsFailedPrecondition(km.status())) << km.status();
-  EXPECT_NE(km.status().message().find("wrapped by key-encryption key " + first_id),
+  absl::Status missing = KeyManager::Open(options_).status();
+  EXPECT_TRUE(absl::IsNotFound(missing)) << missing;
+  EXPECT_NE(missing.message().find("wrapped by key-encryption key " + first_id),
             absl::string_view::npos)
-      << km.status();
+      << missing;
+  EXPECT_FALSE(std::filesystem::exists(options_.kek_file));
+
+  // Another KEK is named, with the one the keys need.
+  absl::StatusOr<Kek> other = Kek::Generate();
+  options_.kek_env_value = other->ToHex();
+  absl::Status wrong = KeyManager::Open(options_).status();
+  EXPECT_TRUE(absl::IsFailedPrecondition(wrong)) << wrong;
+  EXPECT_NE(wrong.message().find("wrapped by key-encryption key " + first_id),
+            absl::string_view::npos)
+      << wrong;
+  EXPECT_NE(wrong.message().find(other->id()), absl::string_view::npos) << wrong;
+
+  // The original key opens it again.
+  options_.kek_env_value = saved;
+  EXPECT_NE(OpenOrDie(), nullptr);
+}
+
+TEST_F(KeyManagerTest, PreviousKekIsRewrappedAtOpen) {
+  std::string envelope;
+  std::string old_id;
+  {
+    std::unique_ptr<KeyManager> km = OpenOrDie();
+    envelope = *km->Encrypt(kRef, "secret");
+    old_id = km->kek_id();
+  }
+  // Runbook: new key file as kek_file, the old one as previous_kek_file.
+  const std::string new_file = dir_ + "/kek-2.key";
+  ASSERT_TRUE(WriteKekFile(new_file, *Kek::Generate()).ok());
+  options_.previous_kek_file = options_.kek_file;
+  options_.kek_file = new_file;
+  {
+    std::unique_ptr<KeyManager> km = OpenOrDie();
+    ASSERT_NE(km, nullptr);
+    EXPECT_NE(km->notice().find("rewrapped every data key from key-encryption key " + old_id),
+              std::string::npos)
+        << km->notice();
+    EXPECT_NE(km->kek_id(), old_id);
+    EXPECT_EQ(*km->Decrypt(kRef, envelope), "secret");
+  }
+  // A second start with the previous key still configured changes nothing.
+  EXPECT_EQ(OpenOrDie()->notice(), "");
+  // Then the old key can go.
+  std::filesystem::remove(options_.previous_kek_file);
+  options_.previous_kek_file.clear();
+  std::unique_ptr<KeyManager> km = OpenOrDie();
+  EXPECT_EQ(*km->Decrypt(kRef, envelope), "secret");
 }
 
 TEST_F(KeyManagerTest, RotationKeepsOldDataReadable) {
