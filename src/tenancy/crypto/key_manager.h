@@ -92,8 +92,10 @@ class KeyManager {
   [[nodiscard]] absl::Status RotateTenant(std::string_view tenant);
   [[nodiscard]] absl::Status RotateAllTenants();
   // Rewraps every data key under `new_kek` in one keys.db transaction and
-  // uses `new_kek` from then on; the old KEK is not needed afterwards. On
-  // error nothing changed (the old KEK stays in use).
+  // uses `new_kek` from then on; the old KEK is not needed afterwards. The
+  // caller must have stored `new_kek` (WriteKekFile) and point kek_file at it
+  // before the next Open. On error nothing changed (the old KEK stays in
+  // use). Restarting with previous_kek_file does the same without code.
   [[nodiscard]] absl::Status RewrapAll(const Kek& new_kek);
   // Crypto-shredding: the tenant's wrapped keys are erased from keys.db and
   // its WAL and dropped from memory. Idempotent; kUnavailable if the WAL
