@@ -24,9 +24,7 @@ std::string_view WireAction(Action action) {
   return "NONE";
 }
 
-int64_t TextUnits(size_t characters) {
-  return static_cast<int64_t>((characters + 999) / 1000);
-}
+int64_t TextUnits(size_t characters) { return static_cast<int64_t>((characters + 999) / 1000); }
 
 struct Totals {
   size_t characters = 0;
@@ -59,8 +57,7 @@ nlohmann::json Usage(const Policy& policy, size_t characters) {
 }
 
 nlohmann::json Coverage(size_t guarded, size_t total, int images) {
-  nlohmann::json coverage = {
-      {"textCharacters", {{"guarded", guarded}, {"total", total}}}};
+  nlohmann::json coverage = {{"textCharacters", {{"guarded", guarded}, {"total", total}}}};
   if (images > 0) coverage["images"] = {{"guarded", 0}, {"total", images}};
   return coverage;
 }
@@ -177,7 +174,8 @@ nlohmann::json RenderGuardrailAssessment(const Policy& policy,
           break;
         }
         case Finding::Kind::kDeniedWord:
-          words.push_back({{"match", f.match}, {"action", WireAction(f.action)}, {"detected", true}});
+          words.push_back(
+              {{"match", f.match}, {"action", WireAction(f.action)}, {"detected", true}});
           break;
       }
     }
@@ -192,9 +190,10 @@ nlohmann::json RenderGuardrailAssessment(const Policy& policy,
     out["wordPolicy"] = {{"customWords", std::move(words)},
                          {"managedWordLists", nlohmann::json::array()}};
   }
-  out["invocationMetrics"] = {{"guardrailProcessingLatency", processing_latency_ms},
-                              {"usage", Usage(policy, totals.characters)},
-                              {"guardrailCoverage", Coverage(totals.characters, totals.characters, 0)}};
+  out["invocationMetrics"] = {
+      {"guardrailProcessingLatency", processing_latency_ms},
+      {"usage", Usage(policy, totals.characters)},
+      {"guardrailCoverage", Coverage(totals.characters, totals.characters, 0)}};
   return out;
 }
 

@@ -7,11 +7,10 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/status/statusor.h"
 #include "tenancy/guardrails/policy.h"
@@ -28,8 +27,8 @@ struct ApplyGuardrailRequest {
     bool guarded = true;
   };
   Source source = Source::kInput;
-  std::vector<Text> texts;  // content[].text, in order
-  int images = 0;           // content[].image blocks: counted, not scanned
+  std::vector<Text> texts;         // content[].text, in order
+  int images = 0;                  // content[].image blocks: counted, not scanned
   bool full_output_scope = false;  // outputScope FULL (reported the same as INTERVENTIONS)
 };
 

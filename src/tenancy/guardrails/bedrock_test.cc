@@ -1,12 +1,12 @@
 // ApplyGuardrail and Converse trace shapes, checked against the botocore model.
 #include "tenancy/guardrails/bedrock.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <fstream>
 #include <set>
 #include <string>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "tenancy/guardrails/test_util.h"
 
@@ -17,8 +17,8 @@ using ::testing::HasSubstr;
 
 const nlohmann::json& Model() {
   static const nlohmann::json model = [] {
-    const std::string path =
-        std::string(BASALT_CONFORMANCE_DIR) + "/contracts/bedrock-runtime-2023-09-30.service-2.json";
+    const std::string path = std::string(BASALT_CONFORMANCE_DIR) +
+                             "/contracts/bedrock-runtime-2023-09-30.service-2.json";
     std::ifstream in(path);
     if (!in) {
       ADD_FAILURE() << "missing conformance file " << path;
@@ -31,7 +31,8 @@ const nlohmann::json& Model() {
 
 // Every member of `value` exists in `shape` (recursively), every required member
 // is present, and every enum value is one of the model's.
-void CheckShape(const nlohmann::json& value, const std::string& shape_name, const std::string& where) {
+void CheckShape(const nlohmann::json& value, const std::string& shape_name,
+                const std::string& where) {
   const nlohmann::json& shapes = Model()["shapes"];
   ASSERT_TRUE(shapes.contains(shape_name)) << shape_name;
   const nlohmann::json& shape = shapes[shape_name];
@@ -42,7 +43,8 @@ void CheckShape(const nlohmann::json& value, const std::string& shape_name, cons
       EXPECT_TRUE(value.contains(required.get<std::string>())) << where << " lacks " << required;
     }
     for (const auto& [key, v] : value.items()) {
-      ASSERT_TRUE(shape["members"].contains(key)) << where << "." << key << " not in " << shape_name;
+      ASSERT_TRUE(shape["members"].contains(key))
+          << where << "." << key << " not in " << shape_name;
       CheckShape(v, shape["members"][key]["shape"], where + "." + key);
     }
   } else if (type == "list") {
@@ -52,7 +54,8 @@ void CheckShape(const nlohmann::json& value, const std::string& shape_name, cons
     }
   } else if (type == "map") {
     ASSERT_TRUE(value.is_object()) << where;
-    for (const auto& [key, v] : value.items()) CheckShape(v, shape["value"]["shape"], where + "." + key);
+    for (const auto& [key, v] : value.items())
+      CheckShape(v, shape["value"]["shape"], where + "." + key);
   } else if (type == "string") {
     ASSERT_TRUE(value.is_string()) << where;
     if (shape.contains("enum")) {
@@ -92,7 +95,8 @@ TEST(ApplyGuardrailRequest, Parses) {
 
 TEST(ApplyGuardrailRequest, ErrorsNameTheMember) {
   auto error = [](std::string_view body) {
-    absl::StatusOr<ApplyGuardrailRequest> r = ParseApplyGuardrailRequest(nlohmann::json::parse(body));
+    absl::StatusOr<ApplyGuardrailRequest> r =
+        ParseApplyGuardrailRequest(nlohmann::json::parse(body));
     return r.ok() ? std::string("ok") : std::string(r.status().message());
   };
   EXPECT_THAT(error(R"({"content": []})"), HasSubstr("source: is required"));
@@ -103,8 +107,9 @@ TEST(ApplyGuardrailRequest, ErrorsNameTheMember) {
               HasSubstr("content[0].text.text: must be a string"));
   EXPECT_THAT(error(R"({"source": "INPUT", "content": [{"text": {"text": "a"}}, {}]})"),
               HasSubstr("content[1]:"));
-  EXPECT_THAT(error(R"({"source": "INPUT", "content": [{"text": {"text": "a", "qualifiers": ["x"]}}]})"),
-              HasSubstr("content[0].text.qualifiers[0]:"));
+  EXPECT_THAT(
+      error(R"({"source": "INPUT", "content": [{"text": {"text": "a", "qualifiers": ["x"]}}]})"),
+      HasSubstr("content[0].text.qualifiers[0]:"));
   EXPECT_THAT(error(R"({"source": "INPUT", "outputScope": "ALL", "content": []})"),
               HasSubstr("outputScope:"));
   // The request shape itself: our member names are the model's.
@@ -131,12 +136,15 @@ TEST(ApplyGuardrailResponse, Anonymized) {
   EXPECT_EQ(resp["outputs"][1]["text"], "id {employee_id}");
   const nlohmann::json& sip = resp["assessments"][0]["sensitiveInformationPolicy"];
   ASSERT_EQ(sip["piiEntities"].size(), 2u);
-  EXPECT_EQ(sip["piiEntities"][0],
-            (nlohmann::json{{"match", "bob@example.com"}, {"type", "EMAIL"}, {"action", "ANONYMIZED"},
-                            {"detected", true}}));
+  EXPECT_EQ(sip["piiEntities"][0], (nlohmann::json{{"match", "bob@example.com"},
+                                                   {"type", "EMAIL"},
+                                                   {"action", "ANONYMIZED"},
+                                                   {"detected", true}}));
   EXPECT_EQ(sip["piiEntities"][1]["action"], "NONE");
-  EXPECT_EQ(sip["regexes"][0], (nlohmann::json{{"name", "employee_id"}, {"match", "EMP-123456"},
-                                               {"regex", "EMP-[0-9]{6}"}, {"action", "ANONYMIZED"},
+  EXPECT_EQ(sip["regexes"][0], (nlohmann::json{{"name", "employee_id"},
+                                               {"match", "EMP-123456"},
+                                               {"regex", "EMP-[0-9]{6}"},
+                                               {"action", "ANONYMIZED"},
                                                {"detected", true}}));
   EXPECT_EQ(resp["assessments"][0]["invocationMetrics"]["guardrailProcessingLatency"], 7);
   EXPECT_EQ(resp["guardrailCoverage"]["textCharacters"]["total"], 47);
@@ -150,7 +158,8 @@ TEST(ApplyGuardrailResponse, BlockedByWordAndNone) {
   EXPECT_EQ(blocked["action"], "GUARDRAIL_INTERVENED");
   EXPECT_EQ(blocked["outputs"], nlohmann::json::parse(R"([{"text": "Blocked output."}])"));
   EXPECT_EQ(blocked["assessments"][0]["wordPolicy"]["customWords"],
-            nlohmann::json::parse(R"([{"match": "PROJECT zeus", "action": "BLOCKED", "detected": true}])"));
+            nlohmann::json::parse(
+                R"([{"match": "PROJECT zeus", "action": "BLOCKED", "detected": true}])"));
   EXPECT_EQ(blocked["actionReason"], "Guardrail blocked.");
 
   const ApplyGuardrailRequest clean = Request(Source::kInput, {"hello"});
@@ -166,10 +175,12 @@ TEST(ConverseTrace, MatchesTheModel) {
   const nlohmann::json trace =
       RenderConverseGuardrailTrace("gr1", P(), input, output, {"mail {EMAIL}"});
   CheckShape(trace, "GuardrailTraceAssessment", "trace.guardrail");
-  EXPECT_EQ(trace["inputAssessment"]["gr1"]["sensitiveInformationPolicy"]["piiEntities"][0]["action"],
-            "BLOCKED");
-  EXPECT_EQ(trace["outputAssessments"]["gr1"][0]["sensitiveInformationPolicy"]["piiEntities"][0]["type"],
-            "EMAIL");
+  EXPECT_EQ(
+      trace["inputAssessment"]["gr1"]["sensitiveInformationPolicy"]["piiEntities"][0]["action"],
+      "BLOCKED");
+  EXPECT_EQ(
+      trace["outputAssessments"]["gr1"][0]["sensitiveInformationPolicy"]["piiEntities"][0]["type"],
+      "EMAIL");
   EXPECT_EQ(trace["modelOutput"][0], "mail {EMAIL}");
 }
 

@@ -1,11 +1,12 @@
 // Entity matchers: positive and negative cases for each type.
-#include <string>
-#include <vector>
+#include "tenancy/guardrails/detect.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "tenancy/guardrails/detect.h"
+#include <string>
+#include <vector>
+
 #include "tenancy/guardrails/test_util.h"
 
 namespace basalt::guardrails {
@@ -38,14 +39,19 @@ TEST(Email, Rejects) {
 }
 
 TEST(Card, LuhnValidInGroups) {
-  EXPECT_THAT(F("card 4111 1111 1111 1111 ok"), ElementsAre("CREDIT_DEBIT_CARD_NUMBER:4111 1111 1111 1111"));
-  EXPECT_THAT(F("4111-1111-1111-1111"), ElementsAre("CREDIT_DEBIT_CARD_NUMBER:4111-1111-1111-1111"));
+  EXPECT_THAT(F("card 4111 1111 1111 1111 ok"),
+              ElementsAre("CREDIT_DEBIT_CARD_NUMBER:4111 1111 1111 1111"));
+  EXPECT_THAT(F("4111-1111-1111-1111"),
+              ElementsAre("CREDIT_DEBIT_CARD_NUMBER:4111-1111-1111-1111"));
   EXPECT_THAT(F("4111111111111111."), ElementsAre("CREDIT_DEBIT_CARD_NUMBER:4111111111111111"));
-  EXPECT_THAT(F("amex 3782 822463 10005"), ElementsAre("CREDIT_DEBIT_CARD_NUMBER:3782 822463 10005"));
+  EXPECT_THAT(F("amex 3782 822463 10005"),
+              ElementsAre("CREDIT_DEBIT_CARD_NUMBER:3782 822463 10005"));
   EXPECT_THAT(F("4222222222222"), ElementsAre("CREDIT_DEBIT_CARD_NUMBER:4222222222222"));
-  EXPECT_THAT(F("6011000990139424 expires"), ElementsAre("CREDIT_DEBIT_CARD_NUMBER:6011000990139424"));
+  EXPECT_THAT(F("6011000990139424 expires"),
+              ElementsAre("CREDIT_DEBIT_CARD_NUMBER:6011000990139424"));
   // A trailing number after a space is not part of the card.
-  EXPECT_THAT(F("4111 1111 1111 1111 2027"), ElementsAre("CREDIT_DEBIT_CARD_NUMBER:4111 1111 1111 1111"));
+  EXPECT_THAT(F("4111 1111 1111 1111 2027"),
+              ElementsAre("CREDIT_DEBIT_CARD_NUMBER:4111 1111 1111 1111"));
 }
 
 TEST(Card, Rejects) {
@@ -86,10 +92,10 @@ TEST(Phone, NanpAndInternational) {
 }
 
 TEST(Phone, Rejects) {
-  EXPECT_THAT(F("5552345678"), IsEmpty());      // bare digit run
-  EXPECT_THAT(F("155-234-5678"), IsEmpty());    // area code starts with 1
-  EXPECT_THAT(F("555-134-5678"), IsEmpty());    // exchange starts with 1
-  EXPECT_THAT(F("+1234567"), IsEmpty());        // 7 digits
+  EXPECT_THAT(F("5552345678"), IsEmpty());         // bare digit run
+  EXPECT_THAT(F("155-234-5678"), IsEmpty());       // area code starts with 1
+  EXPECT_THAT(F("555-134-5678"), IsEmpty());       // exchange starts with 1
+  EXPECT_THAT(F("+1234567"), IsEmpty());           // 7 digits
   EXPECT_THAT(F("+1234567890123456"), IsEmpty());  // 16 digits
   EXPECT_THAT(F("555-234-56789"), IsEmpty());
   EXPECT_THAT(F("version 2024"), IsEmpty());
@@ -103,7 +109,7 @@ TEST(Iban, Mod97AndLength) {
   EXPECT_THAT(F("GB82 WEST 1234 5698 7654 32 THEN"),
               ElementsAre("INTERNATIONAL_BANK_ACCOUNT_NUMBER:GB82 WEST 1234 5698 7654 32"));
   EXPECT_THAT(F("DE88 3704 0044 0532 0130 00"), IsEmpty());  // bad check digits
-  EXPECT_THAT(F("DE89 3704 0044 0532 0130 0"), IsEmpty());    // wrong length for DE
+  EXPECT_THAT(F("DE89 3704 0044 0532 0130 0"), IsEmpty());   // wrong length for DE
   EXPECT_THAT(F("de89370400440532013000"), IsEmpty());
   EXPECT_THAT(F("XDE89370400440532013000"), IsEmpty());
 }

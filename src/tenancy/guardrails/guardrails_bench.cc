@@ -1,8 +1,8 @@
 // Cost of a guardrail Scan on a typical 1 KiB prompt, clean and with PII, and
 // of streaming the same text in 16-byte chunks.
-#include <string>
-
 #include <benchmark/benchmark.h>
+
+#include <string>
 
 #include "tenancy/guardrails/policy.h"
 #include "tenancy/guardrails/stream_scanner.h"

@@ -24,7 +24,9 @@ absl::Status FieldError(std::string_view field, std::string_view what) {
   return absl::InvalidArgumentError(StrCat("guardrail.", field, ": ", what));
 }
 
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
 
 // An action value is a name, or {"input": name, "output": name}.
@@ -99,7 +101,8 @@ absl::StatusOr<CustomRegex> ParseRegex(const nlohmann::json& value, std::string_
   if (regex.name.empty()) return FieldError(StrCat(field, ".name"), "is required");
   if (regex.pattern.empty()) return FieldError(StrCat(field, ".pattern"), "is required");
   if (regex.pattern.size() > kMaxPatternBytes) {
-    return FieldError(StrCat(field, ".pattern"), StrCat("longer than ", kMaxPatternBytes, " bytes"));
+    return FieldError(StrCat(field, ".pattern"),
+                      StrCat("longer than ", kMaxPatternBytes, " bytes"));
   }
   if (has_action && (has_input || has_output)) {
     return FieldError(field, "give 'action' or 'input_action'/'output_action', not both");
@@ -207,7 +210,8 @@ absl::StatusOr<Policy> Policy::FromJson(const nlohmann::json& json) {
         return FieldError("denied_words", StrCat("at most ", kMaxDeniedWords, " entries"));
       }
       for (size_t i = 0; i < value.size(); ++i) {
-        absl::StatusOr<DeniedPhrase> phrase = ParsePhrase(value[i], StrCat("denied_words[", i, "]"));
+        absl::StatusOr<DeniedPhrase> phrase =
+            ParsePhrase(value[i], StrCat("denied_words[", i, "]"));
         if (!phrase.ok()) return phrase.status();
         policy.denied_.push_back(*std::move(phrase));
       }

@@ -1,8 +1,9 @@
 // Policy JSON: accepted shapes, the round trip, and errors that name the field.
+#include "tenancy/guardrails/policy.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "tenancy/guardrails/policy.h"
 #include "tenancy/guardrails/test_util.h"
 
 namespace basalt::guardrails {
@@ -55,7 +56,8 @@ TEST(PolicyJson, RoundTrips) {
 TEST(PolicyJson, ErrorsNameTheField) {
   EXPECT_EQ(ErrorOf(R"({"pii": {"EMAIL": "BLOK"}})"), "guardrail.pii.EMAIL: unknown action 'BLOK'");
   EXPECT_THAT(ErrorOf(R"({"pii": {"NAME": "BLOCK"}})"), HasSubstr("guardrail.pii.NAME:"));
-  EXPECT_THAT(ErrorOf(R"({"pii": {"EMAIL": {"input": "BLOCK"}}})"), HasSubstr("guardrail.pii.EMAIL:"));
+  EXPECT_THAT(ErrorOf(R"({"pii": {"EMAIL": {"input": "BLOCK"}}})"),
+              HasSubstr("guardrail.pii.EMAIL:"));
   EXPECT_THAT(ErrorOf(R"({"pii": {"EMAIL": {"input": "BLOCK", "output": "X"}}})"),
               HasSubstr("guardrail.pii.EMAIL.output: unknown action 'X'"));
   EXPECT_THAT(ErrorOf(R"({"pii": []})"), HasSubstr("guardrail.pii:"));
@@ -72,9 +74,11 @@ TEST(PolicyJson, ErrorsNameTheField) {
   EXPECT_THAT(ErrorOf(R"({"regexes": [{"name": "a", "pattern": "a", "action": "NONE"},
                                       {"name": "a", "pattern": "b", "action": "NONE"}]})"),
               HasSubstr("guardrail.regexes[1].name: duplicate name 'a'"));
-  EXPECT_THAT(ErrorOf(R"({"denied_words": ["ok", "  "]})"), HasSubstr("guardrail.denied_words[1]:"));
+  EXPECT_THAT(ErrorOf(R"({"denied_words": ["ok", "  "]})"),
+              HasSubstr("guardrail.denied_words[1]:"));
   EXPECT_THAT(ErrorOf(R"({"denied_words": [3]})"), HasSubstr("guardrail.denied_words[0]:"));
-  EXPECT_THAT(ErrorOf(R"({"blocked_input_message": 3})"), HasSubstr("guardrail.blocked_input_message:"));
+  EXPECT_THAT(ErrorOf(R"({"blocked_input_message": 3})"),
+              HasSubstr("guardrail.blocked_input_message:"));
   EXPECT_THAT(ErrorOf(R"([])"), HasSubstr("guardrail:"));
 }
 

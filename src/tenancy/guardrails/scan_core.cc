@@ -52,7 +52,8 @@ class Finder {
     if (w_.hit_end()) {
       Open(begin);
     } else if (end > begin && begin >= from_) {
-      out_->candidates.push_back({begin, end, static_cast<int>(type), action_[static_cast<int>(type)]});
+      out_->candidates.push_back(
+          {begin, end, static_cast<int>(type), action_[static_cast<int>(type)]});
     }
   }
 
@@ -96,8 +97,8 @@ class Finder {
         const size_t next = e > b ? e : b + 1;
         out_->regex_steps[r].push_back({b, next});
         if (e > b) {
-          out_->candidates.push_back({b, e, kEntityTypeCount + static_cast<int>(r),
-                                      regex.action.For(source_)});
+          out_->candidates.push_back(
+              {b, e, kEntityTypeCount + static_cast<int>(r), regex.action.For(source_)});
         }
         pos = next;
       }
@@ -176,7 +177,8 @@ void FindCandidates(const Policy& policy, Source source, const Window& w, size_t
       if (iban) {
         f.Try(EntityType::kInternationalBankAccountNumber, i, [&] { return MatchIban(w, i); });
       }
-      if (akia && c == 'A') f.Try(EntityType::kAwsAccessKey, i, [&] { return MatchAwsAccessKey(w, i); });
+      if (akia && c == 'A')
+        f.Try(EntityType::kAwsAccessKey, i, [&] { return MatchAwsAccessKey(w, i); });
     }
     if (ip && (IsHex(c) || c == ':') && prev != ':' && prev != '.') {
       f.Try(EntityType::kIpAddress, i, [&] { return MatchIpv6(w, i); });
@@ -185,7 +187,8 @@ void FindCandidates(const Policy& policy, Source source, const Window& w, size_t
   // A run of local-part bytes at the tail may yet become an email's local part.
   if (email && !w.final()) {
     size_t k = n;
-    while (k > from && IsLocal(static_cast<unsigned char>(text[k - 1])) && n - k <= kMaxLocalBytes) --k;
+    while (k > from && IsLocal(static_cast<unsigned char>(text[k - 1])) && n - k <= kMaxLocalBytes)
+      --k;
     if (k < n && n - k <= kMaxLocalBytes) f.Open(k);
   }
   if (!policy.regexes().empty()) f.Regexes(regex_start);

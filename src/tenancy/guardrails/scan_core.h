@@ -51,7 +51,6 @@ void AppendAnonymized(const Policy& policy, std::string_view text, size_t from, 
                       const std::vector<Candidate>& actors, std::string* out);
 
 // `offset` is added to the candidate's positions (a stream's absolute offset).
-Finding MakeFinding(const Policy& policy, const Candidate& c, std::string_view text,
-                    size_t offset);
+Finding MakeFinding(const Policy& policy, const Candidate& c, std::string_view text, size_t offset);
 
 }  // namespace basalt::guardrails::internal

@@ -16,8 +16,7 @@ TEST(Scan, AnonymizesExactly) {
   const Assessment a =
       p.Scan("Mail bob@example.com or call 555-234-5678; card 4111 1111 1111 1111 from 10.0.0.1.",
              Source::kInput);
-  EXPECT_EQ(a.text,
-            "Mail {EMAIL} or call {PHONE}; card {CREDIT_DEBIT_CARD_NUMBER} from 10.0.0.1.");
+  EXPECT_EQ(a.text, "Mail {EMAIL} or call {PHONE}; card {CREDIT_DEBIT_CARD_NUMBER} from 10.0.0.1.");
   EXPECT_FALSE(a.blocked);
   EXPECT_TRUE(a.anonymized);
   ASSERT_EQ(a.findings.size(), 4u);
@@ -37,7 +36,8 @@ TEST(Scan, CleanTextIsUnchanged) {
 }
 
 TEST(Scan, BlocksWithTheSourceMessage) {
-  const Policy p = PolicyFrom(R"({"pii": {"US_SOCIAL_SECURITY_NUMBER": {"input": "BLOCK", "output": "ANONYMIZE"}},
+  const Policy p = PolicyFrom(
+      R"({"pii": {"US_SOCIAL_SECURITY_NUMBER": {"input": "BLOCK", "output": "ANONYMIZE"}},
       "blocked_input_message": "Input blocked.", "blocked_output_message": "Output blocked."})");
   const Assessment in = p.Scan("my ssn is 123-45-6789", Source::kInput);
   EXPECT_TRUE(in.blocked);

@@ -17,7 +17,11 @@ size_t Utf8SafeCut(std::string_view text, size_t from, size_t cut) {
     --k;
     const auto b = static_cast<unsigned char>(text[k]);
     if ((b & 0xC0) == 0x80) continue;  // continuation byte: keep looking for the lead
-    const size_t need = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xE ? 3 : (b >> 3) == 0x1E ? 4 : 1;
+    const size_t need = b < 0x80           ? 1
+                        : (b >> 5) == 0x6  ? 2
+                        : (b >> 4) == 0xE  ? 3
+                        : (b >> 3) == 0x1E ? 4
+                                           : 1;
     return k + need > cut ? k : cut;
   }
   return cut;  // no lead byte nearby: not UTF-8 there, nothing to protect

@@ -48,9 +48,9 @@ class StreamScanner {
 
   const Policy* policy_;
   Source source_;
-  std::string buffer_;             // context_ emitted bytes, then the held tail
-  size_t context_ = 0;             // leading bytes of buffer_ already emitted
-  uint64_t base_ = 0;              // stream offset of buffer_[0]
+  std::string buffer_;                  // context_ emitted bytes, then the held tail
+  size_t context_ = 0;                  // leading bytes of buffer_ already emitted
+  uint64_t base_ = 0;                   // stream offset of buffer_[0]
   std::vector<uint64_t> regex_resume_;  // stream offset where each regex search resumes
   bool blocked_ = false;
   bool finished_ = false;

@@ -2,11 +2,11 @@
 // the property that any chunking gives Scan(whole).text.
 #include "tenancy/guardrails/stream_scanner.h"
 
+#include <gtest/gtest.h>
+
 #include <random>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "tenancy/guardrails/test_util.h"
 
@@ -114,14 +114,49 @@ TEST(Stream, FindingsUseStreamOffsets) {
 // Texts dense with entities, near-misses and boundary characters.
 std::string RandomText(std::mt19937& rng) {
   static const std::vector<std::string> kPieces = {
-      "4111 1111 1111 1111", "4111-1111-1111-1112", "378282246310005", "123-45-6789",
-      "666-12-3456", "(555) 234-5678", "+44 20 7946 0958", "+1 415 555 2671", "555.234.5678",
-      "DE89 3704 0044 0532 0130 00", "GB82WEST12345698765432", "192.168.0.1", "999.1.1.1",
-      "2001:db8::1", "::1", "fe80::1ff:fe23:4567:890a", "AKIAIOSFODNN7EXAMPLE",
-      "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "bob@example.com",
-      "a.b+c@mail.example.org", "@", ".", "-", " ", "  ", "\n", "EMP-123456", "EMP-12",
-      "T42", "T", "caf\xC3\xA9", "\xE2\x82\xAC", "word", "12", "3", ":", "(", "+", "x",
-      "secret", "Project Zeus", "zeus", "project"};
+      "4111 1111 1111 1111",
+      "4111-1111-1111-1112",
+      "378282246310005",
+      "123-45-6789",
+      "666-12-3456",
+      "(555) 234-5678",
+      "+44 20 7946 0958",
+      "+1 415 555 2671",
+      "555.234.5678",
+      "DE89 3704 0044 0532 0130 00",
+      "GB82WEST12345698765432",
+      "192.168.0.1",
+      "999.1.1.1",
+      "2001:db8::1",
+      "::1",
+      "fe80::1ff:fe23:4567:890a",
+      "AKIAIOSFODNN7EXAMPLE",
+      "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+      "bob@example.com",
+      "a.b+c@mail.example.org",
+      "@",
+      ".",
+      "-",
+      " ",
+      "  ",
+      "\n",
+      "EMP-123456",
+      "EMP-12",
+      "T42",
+      "T",
+      "caf\xC3\xA9",
+      "\xE2\x82\xAC",
+      "word",
+      "12",
+      "3",
+      ":",
+      "(",
+      "+",
+      "x",
+      "secret",
+      "Project Zeus",
+      "zeus",
+      "project"};
   std::uniform_int_distribution<size_t> pick(0, kPieces.size() - 1);
   std::uniform_int_distribution<int> count(1, 40);
   std::string text;
@@ -180,7 +215,8 @@ TEST(StreamProperty, RandomChunkingWithDeniedWords) {
 }
 
 TEST(StreamProperty, BlockedStreamEmitsOnlyAPrefix) {
-  const Policy p = PolicyFrom(R"({"pii": {"EMAIL": "ANONYMIZE", "US_SOCIAL_SECURITY_NUMBER": "BLOCK"}})");
+  const Policy p =
+      PolicyFrom(R"({"pii": {"EMAIL": "ANONYMIZE", "US_SOCIAL_SECURITY_NUMBER": "BLOCK"}})");
   const std::string text = "hi bob@example.com, ssn 123-45-6789 and more";
   for (size_t split = 0; split <= text.size(); ++split) {
     StreamScanner s(p);

@@ -1,11 +1,11 @@
 // Test helpers: a policy from JSON text, and the matches of one entity type.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "tenancy/guardrails/policy.h"
 
