@@ -266,22 +266,25 @@ asio::awaitable<absl::Status> RelayEvents(net::StreamWriter& writer, async::Subs
 }
 
 void AddAsyncRoutes(net::Router& router, AsyncApiDeps deps) {
-  auto add = [&](std::string_view method, std::string_view pattern, auto fn) {
+  auto add = [&](std::string_view method, std::string_view pattern, Permission needed, auto fn) {
     router.Add(std::string(method), std::string(pattern),
-               [deps, fn](HttpRequest& r) { return fn(r, deps); });
+               [deps, fn](HttpRequest& r) { return fn(r, deps); },
+               net::RouteOptions{.permission = needed});
   };
-  add("POST", "/v1/async/invocations", Submit);
-  add("GET", "/v1/async/invocations", ListAll);
-  add("GET", "/v1/async/invocations/{id}", GetOne);
-  add("POST", "/v1/async/invocations/{id}/cancel", CancelOne);
-  add("GET", "/v1/async/invocations/{id}/events", Events);
-  add("POST", "/v1/batches", SubmitBatch);
-  add("GET", "/v1/batches", ListBatches);
-  add("GET", "/v1/batches/{id}", GetBatch);
-  add("GET", "/v1/batches/{id}/output", BatchOutput);
-  add("GET", "/v1/queues/stats", Stats);
-  add("GET", "/v1/dlq", ListDead);
-  add("POST", "/v1/dlq/redrive", Redrive);
+  constexpr Permission kWrite = Permission::kAsyncWrite;
+  constexpr Permission kRead = Permission::kAsyncRead;
+  add("POST", "/v1/async/invocations", kWrite, Submit);
+  add("GET", "/v1/async/invocations", kRead, ListAll);
+  add("GET", "/v1/async/invocations/{id}", kRead, GetOne);
+  add("POST", "/v1/async/invocations/{id}/cancel", kWrite, CancelOne);
+  add("GET", "/v1/async/invocations/{id}/events", kRead, Events);
+  add("POST", "/v1/batches", kWrite, SubmitBatch);
+  add("GET", "/v1/batches", kRead, ListBatches);
+  add("GET", "/v1/batches/{id}", kRead, GetBatch);
+  add("GET", "/v1/batches/{id}/output", kRead, BatchOutput);
+  add("GET", "/v1/queues/stats", kRead, Stats);
+  add("GET", "/v1/dlq", kRead, ListDead);
+  add("POST", "/v1/dlq/redrive", Permission::kDlqWrite, Redrive);
 }
 
 }  // namespace basalt::api

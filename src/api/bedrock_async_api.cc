@@ -116,10 +116,14 @@ void AddBedrockAsyncRoutes(net::Router& router, AsyncApiDeps deps) {
   net::RouteOptions aws;
   aws.error_style = net::ErrorStyle::kAws;
   aws.auth = net::AuthScheme::kSigV4;
-  router.Add("POST", "/async-invoke", [deps](HttpRequest& r) { return Start(r, deps); }, aws);
-  router.Add("GET", "/async-invoke", [deps](HttpRequest& r) { return List(r, deps); }, aws);
+  net::RouteOptions write = aws;
+  write.permission = Permission::kAsyncWrite;
+  net::RouteOptions read = aws;
+  read.permission = Permission::kAsyncRead;
+  router.Add("POST", "/async-invoke", [deps](HttpRequest& r) { return Start(r, deps); }, write);
+  router.Add("GET", "/async-invoke", [deps](HttpRequest& r) { return List(r, deps); }, read);
   router.Add("GET", "/async-invoke/{invocationArn+}",
-             [deps](HttpRequest& r) { return GetOne(r, deps); }, aws);
+             [deps](HttpRequest& r) { return GetOne(r, deps); }, read);
 }
 
 }  // namespace basalt::api

@@ -29,6 +29,7 @@ absl::StatusOr<nlohmann::json> ParseBody(const net::HttpRequest& request) {
 
 net::RouteOptions ModelRouteOptions(net::ErrorStyle style, net::AuthScheme auth) {
   net::RouteOptions options;
+  options.permission = Permission::kModelsInvoke;
   options.error_style = style;
   options.auth = auth;
   options.cancel_on_disconnect = true;

@@ -15,6 +15,7 @@
 #include "core/clock.h"
 #include "core/metrics.h"
 #include "models/router/router.h"
+#include "tenancy/model_gate.h"
 #include "net/http_types.h"
 #include "net/router.h"
 #include "net/stream_writer.h"
@@ -22,7 +23,9 @@
 namespace basalt::api {
 
 struct GatewayDeps {
-  models::Router* router = nullptr;
+  // The metering point in front of the Router: tenant policy, limits,
+  // budgets, guardrails and usage (tenancy/model_gate.h).
+  tenancy::ModelGate* router = nullptr;
   metrics::Registry* registry = nullptr;
   const Clock* clock = &RealClock::Instance();
 };

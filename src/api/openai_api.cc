@@ -93,7 +93,8 @@ void AddOpenAiRoutes(net::Router& router, GatewayDeps deps, GatewayMetrics& metr
                if (!models.ok()) co_return models.status();
                co_return HttpResponse::Json(
                    200, models::openai::RenderModelList(*models, UnixSeconds(*deps.clock)).dump());
-             });
+             },
+             net::RouteOptions{.permission = Permission::kModelsInvoke});
 }
 
 }  // namespace basalt::api

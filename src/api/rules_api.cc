@@ -103,14 +103,21 @@ Reply Subscribe(HttpRequest& http, AsyncApiDeps deps) {
 }  // namespace
 
 void AddRulesRoutes(net::Router& router, AsyncApiDeps deps) {
-  router.Add("POST", "/v1/rules", [deps](HttpRequest& r) { return PutRule(r, deps, false); });
-  router.Add("PUT", "/v1/rules/{name}", [deps](HttpRequest& r) { return PutRule(r, deps, true); });
-  router.Add("GET", "/v1/rules", [deps](HttpRequest& r) { return ListRules(r, deps); });
-  router.Add("POST", "/v1/rules/test", [deps](HttpRequest& r) { return TestPattern(r, deps); });
-  router.Add("GET", "/v1/rules/{name}", [deps](HttpRequest& r) { return GetRule(r, deps); });
-  router.Add("DELETE", "/v1/rules/{name}", [deps](HttpRequest& r) { return DeleteRule(r, deps); });
-  router.Add("GET", "/v1/rules/{name}/events", [deps](HttpRequest& r) { return Subscribe(r, deps); });
-  router.Add("POST", "/v1/events", [deps](HttpRequest& r) { return PutEvents(r, deps); });
+  const net::RouteOptions write{.permission = Permission::kRulesWrite};
+  const net::RouteOptions read{.permission = Permission::kRulesRead};
+  router.Add("POST", "/v1/rules", [deps](HttpRequest& r) { return PutRule(r, deps, false); }, write);
+  router.Add("PUT", "/v1/rules/{name}", [deps](HttpRequest& r) { return PutRule(r, deps, true); },
+             write);
+  router.Add("GET", "/v1/rules", [deps](HttpRequest& r) { return ListRules(r, deps); }, read);
+  router.Add("POST", "/v1/rules/test", [deps](HttpRequest& r) { return TestPattern(r, deps); },
+             read);
+  router.Add("GET", "/v1/rules/{name}", [deps](HttpRequest& r) { return GetRule(r, deps); }, read);
+  router.Add("DELETE", "/v1/rules/{name}", [deps](HttpRequest& r) { return DeleteRule(r, deps); },
+             write);
+  router.Add("GET", "/v1/rules/{name}/events", [deps](HttpRequest& r) { return Subscribe(r, deps); },
+             read);
+  router.Add("POST", "/v1/events", [deps](HttpRequest& r) { return PutEvents(r, deps); },
+             net::RouteOptions{.permission = Permission::kAsyncWrite});
 }
 
 }  // namespace basalt::api

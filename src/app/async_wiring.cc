@@ -10,6 +10,7 @@
 
 #include "api/async_api.h"
 #include "core/log.h"
+#include "tenancy/encrypting_bus.h"
 
 namespace basalt::app {
 
@@ -46,7 +47,7 @@ asio::awaitable<void> RefreshStats(AsyncRuntime* rt, net::Server* server) {
 absl::StatusOr<std::unique_ptr<AsyncRuntime>> BuildAsync(
     const Config& config, AsyncRole role, net::Server& server, net::Router& routes,
     metrics::Registry& registry, BlockingPool& blocking, AsyncStore& store,
-    models::ModelProvider& models) {
+    models::ModelProvider& models, const tenancy::FieldCipher* cipher) {
   auto rt = std::make_unique<AsyncRuntime>();
   bus::SqliteBusOptions bus_options;
   bus_options.busy_timeout_ms = static_cast<int>(config.store.busy_timeout_ms);
@@ -54,7 +55,9 @@ absl::StatusOr<std::unique_ptr<AsyncRuntime>> BuildAsync(
   const std::string path = (std::filesystem::path(config.data_dir) / "bus.db").string();
   auto bus = bus::SqliteBus::Open(path, bus_options, blocking, RealClock::Instance());
   if (!bus.ok()) return bus.status();
-  rt->bus = *std::move(bus);
+  rt->embedded = *std::move(bus);
+  if (cipher != nullptr) rt->sealed = std::make_unique<tenancy::EncryptingBus>(*rt->embedded, *cipher);
+  rt->bus = rt->sealed ? rt->sealed.get() : rt->embedded.get();
   rt->metrics = std::make_unique<async::AsyncMetrics>(registry);
   rt->hub = std::make_unique<async::EventHub>();
   rt->cancels = std::make_unique<async::CancelRegistry>();

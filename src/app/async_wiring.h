@@ -24,6 +24,7 @@
 #include "net/router.h"
 #include "net/server.h"
 #include "store/async_store.h"
+#include "tenancy/field_cipher.h"
 
 namespace basalt::app {
 
@@ -33,7 +34,9 @@ enum class AsyncRole {
 };
 
 struct AsyncRuntime {
-  std::unique_ptr<bus::SqliteBus> bus;
+  std::unique_ptr<bus::SqliteBus> embedded;  // the adapter on <data_dir>/bus.db
+  std::unique_ptr<bus::Bus> sealed;          // EncryptingBus over it, when encryption is on
+  bus::Bus* bus = nullptr;                   // what everything uses: sealed, else embedded
   std::unique_ptr<async::AsyncMetrics> metrics;
   std::unique_ptr<async::EventHub> hub;
   std::unique_ptr<async::CancelRegistry> cancels;
@@ -54,6 +57,6 @@ struct AsyncRuntime {
 absl::StatusOr<std::unique_ptr<AsyncRuntime>> BuildAsync(
     const Config& config, AsyncRole role, net::Server& server, net::Router& routes,
     metrics::Registry& registry, BlockingPool& blocking, AsyncStore& store,
-    models::ModelProvider& models);
+    models::ModelProvider& models, const tenancy::FieldCipher* cipher);
 
 }  // namespace basalt::app

@@ -2,48 +2,69 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+
 namespace basalt::app {
 namespace {
 
-TEST(StaticAuthenticator, BearerAndApiKeyHeader) {
-  StaticAuthenticator auth({"0123456789abcdef0123"}, {});
+// Runs one Authenticate call to completion.
+absl::Status Auth(const net::Authenticator& auth, net::HttpRequest& req, net::AuthScheme scheme) {
+  boost::asio::io_context io;
+  auto result = boost::asio::co_spawn(io, auth.Authenticate(req, scheme), boost::asio::use_future);
+  io.run();
+  return result.get();
+}
+
+TenantAuthenticator Static(std::vector<std::string> api_keys, std::vector<std::string> sigv4,
+                           const Clock& clock = RealClock::Instance()) {
+  AuthOptions options;
+  options.api_keys = std::move(api_keys);
+  options.sigv4_keys = std::move(sigv4);
+  return TenantAuthenticator(options, nullptr, nullptr, nullptr, clock);
+}
+
+TEST(TenantAuthenticator, BearerAndApiKeyHeader) {
+  TenantAuthenticator auth = Static({"0123456789abcdef0123"}, {});
   net::RawRequest raw;
   net::HttpRequest req(raw);
-  EXPECT_EQ(auth.Authenticate(req, net::AuthScheme::kBearer).code(),
+  EXPECT_EQ(Auth(auth, req, net::AuthScheme::kBearer).code(),
             absl::StatusCode::kUnauthenticated);
   raw.set("Authorization", "Bearer wrong-key-wrong-key-");
-  EXPECT_EQ(auth.Authenticate(req, net::AuthScheme::kBearer).code(),
+  EXPECT_EQ(Auth(auth, req, net::AuthScheme::kBearer).code(),
             absl::StatusCode::kUnauthenticated);
   raw.set("Authorization", "Bearer 0123456789abcdef0123");
-  ASSERT_TRUE(auth.Authenticate(req, net::AuthScheme::kBearer).ok());
+  ASSERT_TRUE(Auth(auth, req, net::AuthScheme::kBearer).ok());
   EXPECT_EQ(req.ctx.tenant, "default");
-  EXPECT_EQ(req.ctx.principal, "api_key:012345");
+  EXPECT_EQ(req.ctx.principal.rfind("config_key:", 0), 0u) << "never the key itself";
+  EXPECT_EQ(req.ctx.principal.find("0123456789"), std::string::npos);
   raw.erase("Authorization");
   raw.set("x-api-key", "0123456789abcdef0123");
-  EXPECT_TRUE(auth.Authenticate(req, net::AuthScheme::kBearer).ok());
+  EXPECT_TRUE(Auth(auth, req, net::AuthScheme::kBearer).ok());
 }
 
-TEST(StaticAuthenticator, AKeyNamesItsTenant) {
-  StaticAuthenticator auth({"acme:0123456789abcdef0123", "fedcba9876543210fedc"}, {});
+TEST(TenantAuthenticator, AKeyNamesItsTenant) {
+  TenantAuthenticator auth = Static({"acme:0123456789abcdef0123", "fedcba9876543210fedc"}, {});
   net::RawRequest raw;
   net::HttpRequest req(raw);
   raw.set("x-api-key", "0123456789abcdef0123");
-  ASSERT_TRUE(auth.Authenticate(req, net::AuthScheme::kBearer).ok());
+  ASSERT_TRUE(Auth(auth, req, net::AuthScheme::kBearer).ok());
   EXPECT_EQ(req.ctx.tenant, "acme");
   raw.set("x-api-key", "acme:0123456789abcdef0123");
-  EXPECT_FALSE(auth.Authenticate(req, net::AuthScheme::kBearer).ok())
+  EXPECT_FALSE(Auth(auth, req, net::AuthScheme::kBearer).ok())
       << "the tenant prefix is configuration, not part of the key";
   raw.set("x-api-key", "fedcba9876543210fedc");
-  ASSERT_TRUE(auth.Authenticate(req, net::AuthScheme::kBearer).ok());
+  ASSERT_TRUE(Auth(auth, req, net::AuthScheme::kBearer).ok());
   EXPECT_EQ(req.ctx.tenant, "default");
 }
 
-TEST(StaticAuthenticator, PrefixOfAKeyIsNotAKey) {
-  StaticAuthenticator auth({"0123456789abcdef0123"}, {});
+TEST(TenantAuthenticator, PrefixOfAKeyIsNotAKey) {
+  TenantAuthenticator auth = Static({"0123456789abcdef0123"}, {});
   net::RawRequest raw;
   raw.set("x-api-key", "0123456789abcdef012");
   net::HttpRequest req(raw);
-  EXPECT_FALSE(auth.Authenticate(req, net::AuthScheme::kBearer).ok());
+  EXPECT_FALSE(Auth(auth, req, net::AuthScheme::kBearer).ok());
 }
 
 }  // namespace
@@ -56,9 +77,9 @@ namespace {
 
 // A request signed by our own signer, as boto3 would send it, verifies; a
 // tampered body or a stale clock is refused with kPermissionDenied.
-TEST(StaticAuthenticator, SigV4SignedRequests) {
+TEST(TenantAuthenticator, SigV4SignedRequests) {
   FakeClock clock(std::chrono::system_clock::from_time_t(1'800'000'000));
-  StaticAuthenticator auth({}, {"AKIDEXAMPLE:wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"}, clock);
+  TenantAuthenticator auth = Static({}, {"AKIDEXAMPLE:wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"}, clock);
   sigv4::SignableRequest signable;
   signable.method = "POST";
   signable.path = "/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse";
@@ -80,15 +101,15 @@ TEST(StaticAuthenticator, SigV4SignedRequests) {
   to_http(raw);
   net::HttpRequest req(raw);
   req.path = signable.path;
-  ASSERT_TRUE(auth.Authenticate(req, net::AuthScheme::kSigV4).ok());
+  ASSERT_TRUE(Auth(auth, req, net::AuthScheme::kSigV4).ok());
   EXPECT_EQ(req.ctx.principal, "aws:AKIDEXAMPLE");
 
   raw.body() = R"({"messages":[1]})";
-  EXPECT_EQ(auth.Authenticate(req, net::AuthScheme::kSigV4).code(),
+  EXPECT_EQ(Auth(auth, req, net::AuthScheme::kSigV4).code(),
             absl::StatusCode::kPermissionDenied);
   raw.body() = signable.body;
   clock.Advance(std::chrono::minutes(6));
-  EXPECT_EQ(auth.Authenticate(req, net::AuthScheme::kSigV4).code(),
+  EXPECT_EQ(Auth(auth, req, net::AuthScheme::kSigV4).code(),
             absl::StatusCode::kPermissionDenied);
 }
 

@@ -28,6 +28,29 @@ absl::StatusOr<std::unique_ptr<models::ModelProvider>> MakeProvider(const Provid
   return absl::InternalError(StrCat("providers: '", p.name, "': unknown type '", p.type, "'"));
 }
 
+// The embedded default's catalog: the builtin models by name, and the model
+// ids of the reference document (Bedrock's "anthropic.claude-...", Titan
+// embeddings) as explicit patterns to the builtin provider. Any other name is
+// 404 model_not_found; a configured `models.aliases` or
+// `models.default_provider` replaces all of this.
+std::vector<models::AliasConfig> EmbeddedAliases() {
+  const std::string chat(models::BuiltinProvider::kChatModel);
+  const std::string embed(models::BuiltinProvider::kEmbedModel);
+  return {
+      {"builtin", {{"builtin", "builtin"}}},
+      {chat, {{"builtin", chat}}},
+      {embed, {{"builtin", embed}}},
+      {"amazon.titan-embed-*", {{"builtin", embed}}},
+      {"cohere.embed-*", {{"builtin", embed}}},
+      {"anthropic.claude-*", {{"builtin", chat}}},
+      {"us.anthropic.claude-*", {{"builtin", chat}}},
+      {"amazon.nova-*", {{"builtin", chat}}},
+      {"amazon.titan-text-*", {{"builtin", chat}}},
+      {"meta.llama*", {{"builtin", chat}}},
+      {"mistral.*", {{"builtin", chat}}},
+  };
+}
+
 models::RouterOptions RouterOptionsFrom(const Config& config) {
   models::RouterOptions options;
   options.retry.max_attempts = static_cast<int>(config.router.max_attempts);
@@ -36,10 +59,12 @@ models::RouterOptions RouterOptionsFrom(const Config& config) {
   options.retry.attempt_timeout = std::chrono::milliseconds(config.router.attempt_timeout_ms);
   options.breaker.failure_threshold = static_cast<int>(config.router.breaker_failures);
   options.breaker.cool_down = std::chrono::milliseconds(config.router.breaker_cooldown_ms);
+  options.default_limits.region = config.region;  // the builtin provider runs here
   for (const ProviderConfig& p : config.providers) {
     models::ProviderLimits limits;
     limits.max_in_flight = p.max_concurrency;
     limits.attempt_timeout = std::chrono::milliseconds(p.timeout_ms);
+    limits.region = p.region.empty() ? config.region : p.region;
     options.provider_limits[p.name] = limits;
   }
   return options;
@@ -48,7 +73,7 @@ models::RouterOptions RouterOptionsFrom(const Config& config) {
 }  // namespace
 
 absl::StatusOr<Gateway> BuildGateway(const Config& config, net::Server& server,
-                                     net::Router& routes, metrics::Registry& registry) {
+                                     metrics::Registry& registry) {
   Gateway gateway;
   std::vector<boost::asio::io_context*> contexts;
   for (size_t i = 0; i < server.io_threads(); ++i) contexts.push_back(&server.io_context(i));
@@ -73,19 +98,25 @@ absl::StatusOr<Gateway> BuildGateway(const Config& config, net::Server& server,
     for (const auto& t : alias.targets) a.targets.push_back({t.provider, t.model});
     catalog.aliases.push_back(std::move(a));
   }
+  if (config.model_aliases.empty() && config.default_provider.empty()) {
+    catalog.aliases = EmbeddedAliases();
+  }
   auto router = models::Router::Create(*gateway.providers, std::move(catalog),
                                        RouterOptionsFrom(config), registry);
   if (!router.ok()) return router.status();
   gateway.router = *std::move(router);
   gateway.metrics = std::make_unique<api::GatewayMetrics>(registry);
+  return gateway;
+}
 
+void AddGatewayRoutes(Gateway& gateway, tenancy::ModelGate& gate, net::Router& routes,
+                      metrics::Registry& registry) {
   api::GatewayDeps deps;
-  deps.router = gateway.router.get();
+  deps.router = &gate;
   deps.registry = &registry;
   api::AddOpenAiRoutes(routes, deps, *gateway.metrics);
   api::AddAnthropicRoutes(routes, deps, *gateway.metrics);
   api::AddBedrockRoutes(routes, deps, *gateway.metrics);
-  return gateway;
 }
 
 }  // namespace basalt::app

@@ -14,6 +14,7 @@
 #include "net/client_set.h"
 #include "net/router.h"
 #include "net/server.h"
+#include "tenancy/model_gate.h"
 
 namespace basalt::app {
 
@@ -27,6 +28,11 @@ struct Gateway {
 // Needs the server's io_contexts (for the per-thread HTTP clients), so call it
 // after the Server is constructed and before it runs.
 absl::StatusOr<Gateway> BuildGateway(const Config& config, net::Server& server,
-                                     net::Router& routes, metrics::Registry& registry);
+                                     metrics::Registry& registry);
+
+// The OpenAI-, Anthropic- and Bedrock-compatible routes, calling models
+// through `gate` (the tenancy's metering point in front of the router).
+void AddGatewayRoutes(Gateway& gateway, tenancy::ModelGate& gate, net::Router& routes,
+                      metrics::Registry& registry);
 
 }  // namespace basalt::app

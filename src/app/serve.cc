@@ -12,6 +12,7 @@
 
 #include "core/strings.h"
 #include "app/auth.h"
+#include "app/tenancy_wiring.h"
 #include "app/gateway_wiring.h"
 #include "app/system_routes.h"
 #include "core/blocking_pool.h"
@@ -120,7 +121,15 @@ int RunServe(const ConfigSources& sources, AsyncRole role) {
     std::cerr << "basalt: store: " << store.status().message() << "\n";
     return 2;
   }
-  AsyncStore async_store(**store, blocking);
+  auto tenancy_runtime = BuildTenancy(config, **store, registry);
+  if (!tenancy_runtime.ok()) {
+    std::cerr << "basalt: tenancy: " << tenancy_runtime.status().message() << "\n";
+    return 2;
+  }
+  Tenancy& tenancy = **tenancy_runtime;
+  // Services store records through the tenancy's store (sealed when
+  // encryption is on); tenants and key hashes go to the adapter as they are.
+  AsyncStore async_store(*tenancy.records, blocking);
 
   net::Router router;
   net::Server* server_ptr = nullptr;
@@ -138,27 +147,31 @@ int RunServe(const ConfigSources& sources, AsyncRole role) {
   registry.OnCollect([&] { pool_gauge.With({}).Set(static_cast<double>(blocking.Pending())); });
   registry.Gauge("basalt_build_info", "Build information", {"version"}).With({BASALT_VERSION}).Set(1);
 
-  std::unique_ptr<net::Authenticator> authenticator;
-  if (config.AuthConfigured()) {
-    authenticator = std::make_unique<StaticAuthenticator>(config.api_keys, config.sigv4_keys);
-  }
-  net::Server server(config.server, router, registry, authenticator.get());
+  net::Server server(config.server, router, registry, tenancy.authenticator.get());
   server_ptr = &server;
   // A worker serves only the system routes; the gateway's routes go to a
   // router nobody listens on.
   net::Router unused_routes;
   net::Router& api_routes = role == AsyncRole::kServe ? router : unused_routes;
-  auto gateway = BuildGateway(config, server, api_routes, registry);
+  auto gateway = BuildGateway(config, server, registry);
   if (!gateway.ok()) {
     std::cerr << "basalt: model gateway: " << gateway.status().message() << "\n";
     return 2;
   }
+  if (absl::Status s = AttachGateway(tenancy, config, *gateway->router, *gateway->clients, registry);
+      !s.ok()) {
+    std::cerr << "basalt: tenancy: " << s.message() << "\n";
+    return 2;
+  }
+  AddGatewayRoutes(*gateway, *tenancy.gate, api_routes, registry);
+  // Every model call, async workers' included, goes through the gate.
   auto async_runtime = BuildAsync(config, role, server, api_routes, registry, blocking,
-                                  async_store, *gateway->router);
+                                  async_store, *tenancy.gate, tenancy.cipher.get());
   if (!async_runtime.ok()) {
     std::cerr << "basalt: async: " << async_runtime.status().message() << "\n";
     return 2;
   }
+  AddTenancyRoutes(tenancy, **store, *(*async_runtime)->bus, blocking, api_routes);
   if (absl::Status s = server.Listen(); !s.ok()) {
     std::cerr << "basalt: " << s.message() << "\n";
     return 2;

@@ -5,6 +5,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "core/log.h"
+#include "core/status.h"
 #include "core/strings.h"
 #include "models/formats/anthropic_format.h"
 #include "models/formats/openai_format.h"
@@ -18,8 +19,10 @@ namespace {
 
 // Failures worth another attempt of the whole job; a request the model rejects
 // as invalid would fail the same way again.
-bool RetryableJobFailure(absl::StatusCode code) {
-  switch (code) {
+bool RetryableJobFailure(const absl::Status& status) {
+  // A budget refusal stays refused until the month ends: retrying only spins.
+  if (ErrorCodeOf(status) == "budget_exceeded") return false;
+  switch (status.code()) {
     case absl::StatusCode::kUnavailable:
     case absl::StatusCode::kDeadlineExceeded:
     case absl::StatusCode::kResourceExhausted:
@@ -33,8 +36,10 @@ bool RetryableJobFailure(absl::StatusCode code) {
   }
 }
 
-std::string CodeName(absl::StatusCode code) {
-  switch (code) {
+std::string JobErrorCode(const absl::Status& status) {
+  // A code the failure names itself (budget_exceeded, model_not_allowed, ...).
+  if (std::string code = ErrorCodeOf(status); !code.empty()) return code;
+  switch (status.code()) {
     case absl::StatusCode::kInvalidArgument: return "invalid_request";
     case absl::StatusCode::kNotFound: return "model_not_found";
     case absl::StatusCode::kDeadlineExceeded: return "timeout";
@@ -165,8 +170,8 @@ asio::awaitable<void> ModelWorker::Record(bus::Job job, const json& payload,
     co_return;
   }
   const absl::Status& error = outcome.status();
-  job.error = ErrorJson(CodeName(error.code()), ToStd(error.message()));
-  const bool retry = RetryableJobFailure(error.code()) && job.attempts < job.max_attempts;
+  job.error = ErrorJson(JobErrorCode(error), ToStd(error.message()));
+  const bool retry = RetryableJobFailure(error) && job.attempts < job.max_attempts;
   std::optional<std::chrono::milliseconds> delay;
   std::vector<bus::Event> events;
   if (retry) {

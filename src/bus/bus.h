@@ -202,6 +202,11 @@ class Bus {
   virtual boost::asio::awaitable<absl::StatusOr<std::vector<QueueStats>>> Stats(
       std::string tenant) = 0;
 
+  // Removes every job and event of `tenant` (tenant deletion, after its keys
+  // were shredded). The event log keeps its sequence numbers; cursors past the
+  // removed events are unaffected.
+  virtual boost::asio::awaitable<absl::Status> AdminDeleteTenant(std::string tenant) = 0;
+
   // Appends events with no job change (custom events).
   virtual boost::asio::awaitable<absl::Status> Publish(std::vector<Event> events) = 0;
   // Events with seq > after, in order, at most `limit`. Without `bodies`, only

@@ -74,6 +74,27 @@ const std::vector<KeyDef>& Keys() {
        "Lowest level of log line written."},
       {"auth.api_keys", ListKey{[](Config& c) -> std::vector<std::string>& { return c.api_keys; }},
        "Static API keys accepted as `Authorization: Bearer KEY` or `x-api-key: KEY`; `TENANT:KEY` binds a key to a tenant (default `default`)."},
+      {"auth.admin_keys", ListKey{[](Config& c) -> std::vector<std::string>& { return c.admin_keys; }},
+       "Administrator API keys (`[TENANT:]KEY`): every permission, including admin:tenants (/v1/admin) and reads across tenants."},
+      {"region", StrKey{[](Config& c) -> std::string& { return c.region; }, {}},
+       "Region of this node and its data directory; the builtin provider and providers without their own `region` are tagged with it (residency)."},
+      {"tenancy.encryption", BoolKey{[](Config& c) -> bool& { return c.tenancy.encryption; }},
+       "Encrypt prompts, responses, event bodies and records at rest with per-tenant AES-256-GCM data keys."},
+      {"tenancy.kek_file", StrKey{[](Config& c) -> std::string& { return c.tenancy.kek_file; }, {}},
+       "File holding the key-encryption key (32 bytes as hex or base64); empty: <data_dir>/keys/kek.key, generated with mode 0600 when missing."},
+      {"tenancy.kek", StrKey{[](Config& c) -> std::string& { return c.tenancy.kek; }, {}},
+       "The key-encryption key itself (set it through BASALT_TENANCY_KEK, not in a file); wins over tenancy.kek_file."},
+      {"tenancy.max_encryptions_per_key",
+       IntKey{[](Config& c) -> int64_t& { return c.tenancy.max_encryptions_per_key; }, 1024, int64_t{1} << 32},
+       "Encryptions under one data-key version before a new version is made (random 96-bit nonces: stay well below 2^32)."},
+      {"tenancy.audit_key_file", StrKey{[](Config& c) -> std::string& { return c.tenancy.audit_key_file; }, {}},
+       "Ed25519 private key (PEM) that signs audit checkpoints; empty: <data_dir>/keys/audit-signing.pem, generated when missing. Keep it on another volume in production."},
+      {"tenancy.usage_tenant_labels",
+       IntKey{[](Config& c) -> int64_t& { return c.tenancy.usage_tenant_labels; }, 1, 10'000},
+       "Tenants given their own label in usage metrics (the top ones by usage); the rest are `other`."},
+      {"tenancy.audit_queue",
+       IntKey{[](Config& c) -> int64_t& { return c.tenancy.audit_queue; }, 16, 10'000'000},
+       "Audit entries waiting to be written; past it entries are dropped and counted."},
       {"auth.sigv4_keys", ListKey{[](Config& c) -> std::vector<std::string>& { return c.sigv4_keys; }},
        "AWS access keys accepted on Bedrock-compatible routes, each `ACCESS_KEY_ID:SECRET_ACCESS_KEY[:TENANT]`."},
       {"models.default_provider",
@@ -260,6 +281,20 @@ absl::Status SetFromYaml(Config& config, const KeyDef& def, const YAML::Node& no
   return SetFromText(config, def, node.Scalar());
 }
 
+// Sections read whole as JSON and validated by their owners (docs/CONFIG.md).
+const std::vector<std::string>& StructuredKeys() {
+  static const std::vector<std::string> keys = {"tenants", "auth.roles", "auth.jwt",
+                                                "models.prices", "regions"};
+  return keys;
+}
+
+bool IsStructuredKey(const std::string& key) {
+  for (const std::string& k : StructuredKeys()) {
+    if (k == key) return true;
+  }
+  return false;
+}
+
 void WalkYaml(Config& config, const YAML::Node& node, const std::string& prefix,
               const std::string& file, std::vector<std::string>* errors) {
   for (const auto& entry : node) {
@@ -267,7 +302,9 @@ void WalkYaml(Config& config, const YAML::Node& node, const std::string& prefix,
     const std::string key = prefix.empty() ? name : prefix + "." + name;
     const std::string where = StrCat(file, ":", entry.first.Mark().line + 1, ": ");
     const KeyDef* def = FindKey(key);
-    if (key == "providers") {
+    if (IsStructuredKey(key)) {
+      config.structured[key] = StructuredSection{key, where, YamlToJson(entry.second)};
+    } else if (key == "providers") {
       config.providers = ParseProviders(entry.second, file, errors);
     } else if (key == "models.aliases") {
       config.model_aliases = ParseModelAliases(entry.second, file, errors);
@@ -277,7 +314,7 @@ void WalkYaml(Config& config, const YAML::Node& node, const std::string& prefix,
     } else if (entry.second.IsMap()) {
       bool is_section = false;
       for (const KeyDef& k : Keys()) is_section |= k.key.rfind(key + ".", 0) == 0;
-      is_section |= key == "models";
+      is_section |= key == "models" || key == "auth";
       if (is_section) {
         WalkYaml(config, entry.second, key, file, errors);
       } else {
@@ -360,6 +397,15 @@ absl::Status Validate(const Config& c) {
     return absl::InvalidArgumentError(
         StrCat("models.default_provider: unknown provider '", c.default_provider, "'"));
   }
+  for (const auto& entry : c.admin_keys) {
+    const auto colon = entry.find(':');
+    const std::string key = colon == std::string::npos ? entry : entry.substr(colon + 1);
+    if ((colon != std::string::npos && !ValidTenantName(entry.substr(0, colon))) ||
+        key.size() < 16) {
+      return absl::InvalidArgumentError(
+          "auth.admin_keys: every entry must be KEY or TENANT:KEY, the key at least 16 characters");
+    }
+  }
   for (const auto& entry : c.api_keys) {
     const auto colon = entry.find(':');
     const std::string key = colon == std::string::npos ? entry : entry.substr(colon + 1);
@@ -375,6 +421,12 @@ absl::Status Validate(const Config& c) {
 }
 
 }  // namespace
+
+const nlohmann::json& Config::Section(std::string_view key) const {
+  static const nlohmann::json kNull;
+  auto it = structured.find(std::string(key));
+  return it == structured.end() ? kNull : it->second.value;
+}
 
 absl::StatusOr<Config> LoadConfig(const ConfigSources& sources) {
   Config config;

@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "absl/status/statusor.h"
 #include "core/config_sections.h"
 
@@ -79,6 +81,25 @@ struct AsyncConfig {
   int64_t poll_interval_ms = 200;       // how often other processes' work is looked for
 };
 
+// The multi-tenancy pattern (docs/TENANCY.md).
+struct TenancyConfig {
+  bool encryption = true;        // encrypt content at rest with per-tenant data keys
+  std::string kek_file;          // empty: <data_dir>/keys/kek.key, generated when missing
+  std::string kek;               // the key-encryption key itself (BASALT_TENANCY_KEK); wins over the file
+  int64_t max_encryptions_per_key = int64_t{1} << 30;
+  std::string audit_key_file;    // empty: <data_dir>/keys/audit-signing.pem
+  int64_t usage_tenant_labels = 50;
+  int64_t audit_queue = 65'536;
+};
+
+// A section of basalt.yaml read as a JSON document and validated by the part
+// that owns it (tenants, auth.roles, auth.jwt, models.prices, regions).
+struct StructuredSection {
+  std::string key;
+  std::string where;  // "basalt.yaml:12: " of its first line, for error messages
+  nlohmann::json value;
+};
+
 struct Config {
   ServerConfig server;
   StoreConfig store;
@@ -87,14 +108,23 @@ struct Config {
   std::string log_level = "info";
   std::vector<std::string> api_keys;    // auth.api_keys
   std::vector<std::string> sigv4_keys;  // auth.sigv4_keys: "ACCESS_KEY_ID:SECRET"
+  std::vector<std::string> admin_keys;  // auth.admin_keys: "[TENANT:]KEY", every permission
+  std::string region = "local";         // region: where this node and its data directory are
+  TenancyConfig tenancy;
+  // File-only sections, by key. Absent keys are absent from the map.
+  std::map<std::string, StructuredSection> structured;
+  const nlohmann::json& Section(std::string_view key) const;
   RouterConfig router;
   AsyncConfig async;
-  std::string default_provider = "builtin";  // models.default_provider
+  std::string default_provider;  // models.default_provider (empty: unknown names are 404)
   std::vector<ProviderConfig> providers;        // providers (file only)
   std::vector<ModelAliasConfig> model_aliases;  // models.aliases (file only)
 
   // Whether any authentication is configured (API keys or SigV4 keys).
-  bool AuthConfigured() const { return !api_keys.empty() || !sigv4_keys.empty(); }
+  bool AuthConfigured() const {
+    return !api_keys.empty() || !sigv4_keys.empty() || !admin_keys.empty() ||
+           structured.contains("auth.jwt");
+  }
 };
 
 struct ConfigSources {

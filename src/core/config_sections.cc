@@ -60,6 +60,32 @@ std::function<std::string(const std::string&)> Int(int64_t* out, int64_t min, in
 
 }  // namespace
 
+nlohmann::json YamlToJson(const YAML::Node& node) {
+  if (node.IsMap()) {
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& kv : node) out[kv.first.as<std::string>()] = YamlToJson(kv.second);
+    return out;
+  }
+  if (node.IsSequence()) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& item : node) out.push_back(YamlToJson(item));
+    return out;
+  }
+  if (!node.IsScalar()) return nullptr;
+  const std::string& text = node.Scalar();
+  if (node.Tag() == "!") return text;  // quoted
+  if (text == "null" || text == "~" || text.empty()) return nullptr;
+  if (text == "true" || text == "True" || text == "TRUE") return true;
+  if (text == "false" || text == "False" || text == "FALSE") return false;
+  int64_t i = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), i);
+  if (ec == std::errc() && p == text.data() + text.size()) return i;
+  double d = 0;
+  auto [pd, ecd] = std::from_chars(text.data(), text.data() + text.size(), d);
+  if (ecd == std::errc() && pd == text.data() + text.size()) return d;
+  return text;
+}
+
 std::vector<ProviderConfig> ParseProviders(const YAML::Node& node, const std::string& file,
                                            std::vector<std::string>* errors) {
   std::vector<ProviderConfig> out;

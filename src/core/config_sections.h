@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include <yaml-cpp/yaml.h>
 
 namespace basalt {
@@ -41,6 +43,10 @@ struct ModelAliasConfig {
 };
 
 // Parse `providers:` (a sequence of maps). Appends "file:line: providers[i].field: problem".
+// A YAML node as JSON: mappings, sequences, and scalars typed the way YAML 1.2
+// core schema reads them (quoted scalars stay strings).
+nlohmann::json YamlToJson(const YAML::Node& node);
+
 std::vector<ProviderConfig> ParseProviders(const YAML::Node& node, const std::string& file,
                                            std::vector<std::string>* errors);
 // Parse `models.aliases:` (a sequence of maps with name and targets).

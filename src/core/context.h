@@ -6,6 +6,8 @@
 #include <chrono>
 #include <string>
 
+#include "core/permissions.h"
+
 namespace basalt {
 
 struct RequestContext {
@@ -13,6 +15,15 @@ struct RequestContext {
   std::string trace_id;
   std::string tenant = "dev";     // tenant every store call is scoped to
   std::string principal = "dev";  // who is calling: user, key id or access key
+  // What the principal may do. The dev principal (loopback, no auth
+  // configured) may do everything; authenticated principals get what their
+  // key, token or role grants.
+  PermissionSet permissions = kAllPermissions;
+  std::string key_id;   // the API key id or access key id, for usage and rate limits
+  std::string remote;   // the client's address, for the audit log
+  // Residency: when set, only providers tagged with this region may serve the
+  // request (set from the tenant's policy; never from the client).
+  std::string region;
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 
   // Time left before the deadline; zero once it has passed.

@@ -11,6 +11,8 @@ namespace {
 
 constexpr std::string_view kHttpPayloadUrl = "basalt.dev/http_status";
 constexpr std::string_view kCodePayloadUrl = "basalt.dev/error_code";
+constexpr std::string_view kAwsTypePayloadUrl = "basalt.dev/aws_error_type";
+constexpr std::string_view kHeaderPayloadPrefix = "basalt.dev/header/";
 
 }  // namespace
 
@@ -95,6 +97,33 @@ absl::Status WithErrorCode(absl::Status status, std::string_view code) {
 std::string ErrorCodeOf(const absl::Status& status) {
   if (auto payload = status.GetPayload(ToAbsl(kCodePayloadUrl))) return std::string(*payload);
   return "";
+}
+
+absl::Status WithResponseHeader(absl::Status status, std::string_view name,
+                                std::string_view value) {
+  status.SetPayload(ToAbsl(StrCat(kHeaderPayloadPrefix, name)), absl::Cord(ToAbsl(value)));
+  return status;
+}
+
+std::vector<std::pair<std::string, std::string>> ResponseHeadersOf(const absl::Status& status) {
+  std::vector<std::pair<std::string, std::string>> out;
+  status.ForEachPayload([&out](absl::string_view url, const absl::Cord& value) {
+    const std::string_view u = ToStd(url);
+    if (u.substr(0, kHeaderPayloadPrefix.size()) == kHeaderPayloadPrefix) {
+      out.emplace_back(std::string(u.substr(kHeaderPayloadPrefix.size())), std::string(value));
+    }
+  });
+  return out;
+}
+
+absl::Status WithAwsErrorType(absl::Status status, std::string_view type) {
+  status.SetPayload(ToAbsl(kAwsTypePayloadUrl), absl::Cord(ToAbsl(type)));
+  return status;
+}
+
+std::string AwsErrorTypeOf(const absl::Status& status) {
+  if (auto payload = status.GetPayload(ToAbsl(kAwsTypePayloadUrl))) return std::string(*payload);
+  return std::string(ShapeFor(status.code()).aws_type);
 }
 
 std::string ParamOf(const absl::Status& status) {

@@ -5,6 +5,8 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -34,6 +36,16 @@ struct ErrorShape {
 // code's snake name), e.g. "idempotency_conflict".
 [[nodiscard]] absl::Status WithErrorCode(absl::Status status, std::string_view code);
 [[nodiscard]] std::string ErrorCodeOf(const absl::Status& status);
+// Extra response headers an error answer carries (Retry-After, x-ratelimit-*),
+// one payload per header so several can be attached.
+[[nodiscard]] absl::Status WithResponseHeader(absl::Status status, std::string_view name,
+                                              std::string_view value);
+[[nodiscard]] std::vector<std::pair<std::string, std::string>> ResponseHeadersOf(
+    const absl::Status& status);
+// Overrides the AWS `x-amzn-ErrorType` of the table row (e.g.
+// ServiceQuotaExceededException for a budget refusal).
+[[nodiscard]] absl::Status WithAwsErrorType(absl::Status status, std::string_view type);
+[[nodiscard]] std::string AwsErrorTypeOf(const absl::Status& status);
 // The field an invalid-argument message starts with ("messages[2].role: ..."
 // -> "messages[2].role"); empty when it names none.
 [[nodiscard]] std::string ParamOf(const absl::Status& status);

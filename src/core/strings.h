@@ -39,6 +39,12 @@ void StrAppend(std::string* out, const A&... args) {
   absl::StrAppend(out, strings_internal::Arg(args)...);
 }
 
+// Glob match: '*' matches any run of characters, '?' any one character.
+bool GlobMatch(std::string_view pattern, std::string_view text);
+
+// The pieces joined with `sep` between them.
+std::string StrJoin(const std::vector<std::string>& pieces, std::string_view sep);
+
 // Splits on one character, keeping empty pieces. Pieces view into `text`.
 std::vector<std::string_view> Split(std::string_view text, char sep);
 

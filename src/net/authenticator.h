@@ -5,11 +5,19 @@
 //
 // Errors: kUnauthenticated (no or unknown credentials → 401, or AWS-shaped 403
 // on AWS routes) and kPermissionDenied (bad signature, skew → 403).
+// Authorize runs next: whether the authenticated principal holds the route's
+// permission (kPermissionDenied naming it when not; an implementation may also
+// refuse a suspended tenant there).
+//
 // Thread-safety: called from every io thread at once; implementations must be
-// safe for concurrent use and must not block.
+// safe for concurrent use and must not block (a coroutine may await network
+// I/O, e.g. a JWKS refresh).
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
+
 #include "absl/status/status.h"
+#include "core/permissions.h"
 #include "net/http_types.h"
 
 namespace basalt::net {
@@ -22,7 +30,9 @@ enum class AuthScheme {
 class Authenticator {
  public:
   virtual ~Authenticator() = default;
-  virtual absl::Status Authenticate(HttpRequest& request, AuthScheme scheme) const = 0;
+  virtual boost::asio::awaitable<absl::Status> Authenticate(HttpRequest& request,
+                                                            AuthScheme scheme) const = 0;
+  virtual absl::Status Authorize(const HttpRequest& request, Permission needed) const = 0;
 };
 
 }  // namespace basalt::net

@@ -74,15 +74,21 @@ HttpResponse ErrorResponse(const absl::Status& status, ErrorStyle style,
   }
   if (style == ErrorStyle::kAws) {
     r.body = AwsErrorJson(status);
-    r.headers.emplace_back("x-amzn-ErrorType", std::string(ShapeFor(status.code()).aws_type));
+    r.headers.emplace_back("x-amzn-ErrorType", AwsErrorTypeOf(status));
     r.headers.emplace_back("x-amzn-RequestId", std::string(request_id));
   } else {
     r.body = ErrorEnvelopeJson(status, request_id);
   }
-  if (status.code() == absl::StatusCode::kResourceExhausted && r.status == 429) {
+  bool has_retry_after = false;
+  for (auto& [name, value] : ResponseHeadersOf(status)) {
+    has_retry_after = has_retry_after || name == "Retry-After";
+    r.headers.emplace_back(std::move(name), std::move(value));
+  }
+  if (!has_retry_after && ((status.code() == absl::StatusCode::kResourceExhausted &&
+                            r.status == 429) ||
+                           status.code() == absl::StatusCode::kUnavailable)) {
     r.headers.emplace_back("Retry-After", "1");
   }
-  if (status.code() == absl::StatusCode::kUnavailable) r.headers.emplace_back("Retry-After", "1");
   if (r.status == 401 && style != ErrorStyle::kAws) {
     r.headers.emplace_back("WWW-Authenticate", "Bearer");
   }
@@ -381,7 +387,10 @@ asio::awaitable<absl::StatusOr<HttpResponse>> DispatchRequest(Worker& worker,
     co_return absl::NotFoundError(StrCat("no route for ", request.path));
   }
   if (!match.route->options.public_route && worker.authenticator() != nullptr) {
-    absl::Status auth = worker.authenticator()->Authenticate(request, match.route->options.auth);
+    absl::Status auth =
+        co_await worker.authenticator()->Authenticate(request, match.route->options.auth);
+    if (!auth.ok()) co_return auth;
+    auth = worker.authenticator()->Authorize(request, match.route->options.permission);
     if (!auth.ok()) co_return auth;
   }
   request.params = match.params;
@@ -401,7 +410,8 @@ asio::awaitable<absl::StatusOr<HttpResponse>> DispatchRequest(Worker& worker,
 }
 
 void PrepareRequest(const Worker& worker, HttpRequest& request,
-                    std::chrono::steady_clock::time_point started) {
+                    std::chrono::steady_clock::time_point started, std::string_view remote) {
+  request.ctx.remote = std::string(remote);
   std::string_view incoming_id = request.Header("x-request-id");
   request.ctx.request_id = IsValidRequestId(incoming_id) ? std::string(incoming_id) : NewId("req_");
   request.ctx.trace_id = request.ctx.request_id;
@@ -424,7 +434,7 @@ std::optional<HttpResponse> ResponseFor(absl::StatusOr<HttpResponse>&& result,
 
 asio::awaitable<bool> Connection::Handle(RawRequest& raw, Clock::time_point started) {
   HttpRequest request(raw);
-  PrepareRequest(worker_, request, started);
+  PrepareRequest(worker_, request, started, remote_);
   std::string_view target = raw.target();
   const RouteMatch match = worker_.router().Match(raw.method_string(), request.path);
   absl::StatusOr<HttpResponse> result = co_await DispatchRequest(worker_, request, match, watch_);

@@ -103,7 +103,7 @@ using DisconnectWatch = std::function<boost::asio::awaitable<void>()>;
 // Sets the request id (a valid incoming X-Request-Id, else a new one), trace id,
 // deadline, path and query (from raw.target()).
 void PrepareRequest(const Worker& worker, HttpRequest& request,
-                    std::chrono::steady_clock::time_point started);
+                    std::chrono::steady_clock::time_point started, std::string_view remote);
 // Authenticates and runs the matched route's handler; 400/404/405 when nothing matched.
 // kCancelled when `watch` saw the client leave first.
 boost::asio::awaitable<absl::StatusOr<HttpResponse>> DispatchRequest(

@@ -35,7 +35,15 @@ using ::testing::HasSubstr;
 // :authority arrived as Host (SigV4 verifiers sign it).
 class FakeAuthenticator : public Authenticator {
  public:
-  absl::Status Authenticate(HttpRequest& request, AuthScheme) const override {
+  asio::awaitable<absl::Status> Authenticate(HttpRequest& request, AuthScheme) const override {
+    co_return Check(request);
+  }
+  absl::Status Authorize(const HttpRequest&, Permission) const override {
+    return absl::OkStatus();
+  }
+
+ private:
+  static absl::Status Check(HttpRequest& request) {
     if (request.Header("authorization") != "ok") return absl::UnauthenticatedError("no key");
     if (request.Header("host") != "example.test:8080" ||
         request.Header(":authority") != "example.test:8080") {

@@ -104,7 +104,7 @@ asio::awaitable<void> H2Session::RunStream(std::shared_ptr<H2Stream> stream) {
   ServerMetrics& metrics = worker_.metrics();
   metrics.requests_in_flight.Add(1);
   HttpRequest request(s.raw);
-  PrepareRequest(worker_, request, s.started);
+  PrepareRequest(worker_, request, s.started, remote_);
   std::optional<HttpResponse> answer;
   RouteMatch match;
   std::string_view route = kUnreadRoute;

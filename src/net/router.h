@@ -25,6 +25,8 @@ struct RouteOptions {
   // Cancel the handler when the client disconnects before the answer is ready
   // (model calls), at the cost of watching the socket while it runs.
   bool cancel_on_disconnect = false;
+  // What the caller must be allowed to do (checked after authentication).
+  Permission permission = Permission::kNone;
 };
 
 struct Route {

@@ -92,6 +92,10 @@ class Store {
   [[nodiscard]] virtual absl::StatusOr<int64_t> AdminCountAllTenants(
       std::string_view collection) = 0;
 
+  // Removes every record of `tenant` (tenant deletion, after its keys were
+  // shredded). OK when it had none.
+  [[nodiscard]] virtual absl::Status AdminDeleteTenant(std::string_view tenant) = 0;
+
   // OK when the store can serve reads and writes (used by /readyz).
   [[nodiscard]] virtual absl::Status Ping() = 0;
 

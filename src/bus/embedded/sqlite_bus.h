@@ -74,6 +74,7 @@ class SqliteBus final : public Bus {
   boost::asio::awaitable<absl::StatusOr<std::vector<QueueStats>>> Stats(
       std::string tenant) override;
   boost::asio::awaitable<absl::Status> Publish(std::vector<Event> events) override;
+  boost::asio::awaitable<absl::Status> AdminDeleteTenant(std::string tenant) override;
   boost::asio::awaitable<absl::StatusOr<std::vector<Event>>> EventsAfter(int64_t after,
                                                                          int limit,
                                                                          bool bodies) override;

@@ -458,6 +458,16 @@ boost::asio::awaitable<absl::Status> SqliteBus::Publish(std::vector<Event> event
   co_return written;
 }
 
+boost::asio::awaitable<absl::Status> SqliteBus::AdminDeleteTenant(std::string tenant) {
+  if (tenant.empty()) co_return absl::InvalidArgumentError("tenant: must not be empty");
+  std::function<absl::Status(Connection&)> fn = [&](Connection& c) -> absl::Status {
+    auto jobs = Exec(c, "DELETE FROM jobs WHERE tenant_id = ?1", tenant);
+    if (!jobs.ok()) return jobs.status();
+    return Exec(c, "DELETE FROM events WHERE tenant_id = ?1", tenant).status();
+  };
+  co_return co_await committer_->Run(std::move(fn));
+}
+
 boost::asio::awaitable<absl::Status> SqliteBus::AdvanceCursor(std::string name, int64_t seq,
                                                              std::vector<NewJob> jobs,
                                                              std::vector<Event> events) {

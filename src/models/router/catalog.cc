@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_join.h"
+#include "core/status.h"
 #include "core/strings.h"
 
 namespace basalt::models {
@@ -67,12 +68,21 @@ Catalog::Catalog(CatalogConfig config, const std::vector<std::string>& providers
     : config_(std::move(config)), providers_(providers.begin(), providers.end()) {
   for (size_t i = 0; i < config_.aliases.size(); ++i) {
     alias_index_.emplace(config_.aliases[i].name, i);
+    if (config_.aliases[i].name.find('*') != std::string::npos) patterns_.push_back(i);
   }
+}
+
+const AliasConfig* Catalog::FindPattern(std::string_view model) const {
+  for (size_t i : patterns_) {
+    if (GlobMatch(config_.aliases[i].name, model)) return &config_.aliases[i];
+  }
+  return nullptr;
 }
 
 const AliasConfig* Catalog::FindAlias(std::string_view model) const {
   auto it = alias_index_.find(ToAbsl(model));
-  return it == alias_index_.end() ? nullptr : &config_.aliases[it->second];
+  if (it != alias_index_.end()) return &config_.aliases[it->second];
+  return FindPattern(model);
 }
 
 absl::StatusOr<TargetConfig> Catalog::ResolveUnlisted(std::string_view model) const {
@@ -85,7 +95,11 @@ absl::StatusOr<TargetConfig> Catalog::ResolveUnlisted(std::string_view model) co
   if (!config_.default_provider.empty()) {
     return TargetConfig{config_.default_provider, std::string(model)};
   }
-  return absl::NotFoundError(StrCat("model '", model, "' is not configured"));
+  return WithErrorCode(
+      absl::NotFoundError(StrCat("model '", model,
+                                 "' does not exist: GET /v1/models lists the models this "
+                                 "server knows")),
+      "model_not_found");
 }
 
 absl::StatusOr<std::vector<TargetConfig>> Catalog::Resolve(std::string_view model) const {

@@ -9,7 +9,9 @@
 //           - {provider: anthropic, model: claude-3-5-haiku-latest}
 //
 // A name resolves, in order:
-//   1. an alias: its targets, tried in the order listed;
+//   1. an alias: its targets, tried in the order listed. An alias whose name
+//      holds '*' is a pattern ("anthropic.claude-*", '*' matching any run):
+//      exact names win over patterns, and patterns are tried in the order listed;
 //   2. "provider/model" where `provider` is registered: that provider, with the
 //      rest of the name as the upstream model id ("openai/gpt-4o" -> openai,
 //      "gpt-4o"; "meta-llama/Llama-3-8B" is not direct unless a provider is
@@ -59,8 +61,11 @@ class Catalog {
 
   // The targets for `model`, by the rules above. kNotFound when nothing matches.
   absl::StatusOr<std::vector<TargetConfig>> Resolve(std::string_view model) const;
-  // The alias named `model`, or nullptr.
+  // The alias named `model` exactly, else the first pattern alias matching
+  // it, or nullptr.
   const AliasConfig* FindAlias(std::string_view model) const;
+  // The first pattern alias (a name with '*') matching `model`, or nullptr.
+  const AliasConfig* FindPattern(std::string_view model) const;
   // Steps 2-4 above only, for a name that is not an alias.
   absl::StatusOr<TargetConfig> ResolveUnlisted(std::string_view model) const;
 
@@ -71,6 +76,7 @@ class Catalog {
 
   CatalogConfig config_;
   absl::flat_hash_map<std::string, size_t> alias_index_;  // name -> config_.aliases index
+  std::vector<size_t> patterns_;                          // aliases whose name holds '*' 
   absl::flat_hash_set<std::string> providers_;
 };
 

@@ -134,6 +134,11 @@ absl::StatusOr<Router::RouteRef> Router::Route(std::string_view model) {
   if (auto it = aliases_.find(ToAbsl(model)); it != aliases_.end()) {
     return RouteRef{it->second.get(), {}};
   }
+  // A pattern alias ("anthropic.claude-*") routes every name it matches
+  // through the one route of the pattern (its label is the pattern).
+  if (const AliasConfig* alias = catalog_.FindPattern(model)) {
+    return RouteRef{aliases_.at(alias->name).get(), {}};
+  }
   absl::StatusOr<TargetConfig> target = catalog_.ResolveUnlisted(model);
   if (!target.ok()) return target.status();
   {

@@ -18,6 +18,10 @@
 //     bounded by the deadline and, optionally, by a queue length;
 //   - a circuit breaker per TARGET (provider + upstream model), so one failing
 //     model does not take its provider's other models down with it;
+//   - residency: when ctx.region is set, targets of providers in another
+//     region are skipped; when none is left the call fails with
+//     kFailedPrecondition, code "region_unavailable", and is never sent
+//     elsewhere;
 //   - streams fall back only until StreamChat succeeds, i.e. before the first
 //     byte reaches the client; the stream returned holds its concurrency slot
 //     until it ends or is destroyed.
@@ -95,6 +99,10 @@ struct ProviderLimits {
   // providers[].timeout_ms: per-attempt limit for this provider; 0: the
   // router's attempt_timeout.
   std::chrono::milliseconds attempt_timeout{0};
+  // providers[].region (else the node's `region`): where the provider runs.
+  // A request whose context names a region (tenant residency) is only sent to
+  // providers of that region, fallbacks included.
+  std::string region;
 };
 
 struct RouterOptions {

@@ -9,6 +9,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "core/status.h"
 #include "core/strings.h"
 #include "models/router/retry_after.h"
 #include "models/router/router.h"
@@ -71,10 +72,14 @@ asio::awaitable<absl::StatusOr<Router::Served<T>>> Router::Execute(const Request
   absl::Status last_error;
   bool any_attempt = false;
   milliseconds shortest_cool_down = milliseconds::max();
+  bool any_in_region = false;
   for (size_t i = 0; i < legs.size(); ++i) {
     const Leg& leg = legs[i];
     TargetState& target = *leg.target;
     ProviderState& provider = *target.provider;
+    // Residency: another region's provider is never tried, not even as a fallback.
+    if (!ctx.region.empty() && provider.region != ctx.region) continue;
+    any_in_region = true;
     const std::string& model = route.model.empty() ? target.model : route.model;
     std::string_view leave_reason;  // why this target was given up, if retryable
     for (int attempt = 0; attempt < options_.retry.max_attempts; ++attempt) {
@@ -169,6 +174,13 @@ asio::awaitable<absl::StatusOr<Router::Served<T>>> Router::Execute(const Request
     if (!leave_reason.empty() && i + 1 < legs.size()) {
       metrics_->fallbacks.With({provider.name, leave_reason}).Inc();
     }
+  }
+  if (!any_in_region) {
+    co_return WithErrorCode(
+        absl::FailedPreconditionError(StrCat("model '", route.route->label,
+                                             "' cannot be served in region '", ctx.region,
+                                             "': none of its providers is in that region")),
+        "region_unavailable");
   }
   if (!any_attempt && shortest_cool_down != milliseconds::max()) {
     last_error = WithRetryAfter(std::move(last_error), shortest_cool_down);

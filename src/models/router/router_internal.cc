@@ -41,6 +41,7 @@ ProviderState::ProviderState(ModelProvider* p, const ProviderLimits& limits,
     : provider(p),
       name(p->name()),
       attempt_timeout(limits.attempt_timeout.count() > 0 ? limits.attempt_timeout : router_timeout),
+      region(limits.region),
       semaphore(limits.max_in_flight, limits.max_queue),
       latency(m.latency.With({name})),
       retries(m.retries.With({name})) {}

@@ -54,6 +54,7 @@ struct ProviderState {
   ModelProvider* const provider;
   const std::string name;
   const std::chrono::milliseconds attempt_timeout;  // 0: none
+  const std::string region;                          // residency tag
   AsyncSemaphore semaphore;
   metrics::HistogramSeries& latency;
   metrics::CounterSeries& retries;

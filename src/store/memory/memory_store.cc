@@ -125,6 +125,13 @@ absl::StatusOr<int64_t> MemoryStore::AdminCountAllTenants(std::string_view colle
   return count;
 }
 
+absl::Status MemoryStore::AdminDeleteTenant(std::string_view tenant) {
+  absl::MutexLock lock(&mu_);
+  if (!injected_.ok()) return injected_;
+  std::erase_if(records_, [&](const auto& kv) { return std::get<0>(kv.first) == tenant; });
+  return absl::OkStatus();
+}
+
 absl::Status MemoryStore::Ping() {
   absl::MutexLock lock(&mu_);
   return injected_;

@@ -36,6 +36,7 @@ class MemoryStore final : public Store {
   absl::StatusOr<RecordPage> List(std::string_view tenant, std::string_view collection,
                                   const ListOptions& options) override;
   absl::StatusOr<int64_t> AdminCountAllTenants(std::string_view collection) override;
+  absl::Status AdminDeleteTenant(std::string_view tenant) override;
   absl::Status Ping() override;
   int SchemaVersion() const override { return 0; }
 

@@ -273,6 +273,16 @@ absl::StatusOr<int64_t> SqliteStore::AdminCountAllTenants(std::string_view colle
   return *row ? stmt->ColumnInt(0) : 0;
 }
 
+absl::Status SqliteStore::AdminDeleteTenant(std::string_view tenant) {
+  if (tenant.empty()) return absl::InvalidArgumentError("tenant: must not be empty");
+  absl::StatusOr<ConnectionPool::Lease> conn = pool_->Acquire();
+  if (!conn.ok()) return conn.status();
+  absl::StatusOr<Statement> stmt = (*conn)->Prepare("DELETE FROM records WHERE tenant_id = ?1");
+  if (!stmt.ok()) return stmt.status();
+  if (absl::Status s = stmt->BindText(1, tenant); !s.ok()) return s;
+  return stmt->Step().status();
+}
+
 absl::Status SqliteStore::Ping() {
   absl::StatusOr<ConnectionPool::Lease> conn = pool_->Acquire();
   if (!conn.ok()) return conn.status();
