@@ -10,6 +10,7 @@
 #include "models/formats/anthropic_format.h"
 #include "models/formats/converse_format.h"
 #include "net/eventstream.h"
+#include "tenancy/guardrails/bedrock.h"
 
 namespace basalt::api {
 
@@ -36,7 +37,7 @@ int64_t MillisSince(std::chrono::steady_clock::time_point started) {
 
 // The exception frame AWS SDKs raise from inside an event stream.
 std::string ExceptionFrame(const absl::Status& status) {
-  std::string type(ShapeFor(status.code()).aws_type);
+  std::string type = AwsErrorTypeOf(status);
   if (!type.empty()) type[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(type[0])));
   const nlohmann::json payload = {{"message", std::string(status.message())}};
   return net::EncodeException(type, payload.dump());
@@ -48,6 +49,29 @@ HttpResponse EventStreamResponse() {
   return response;
 }
 
+// Converse's guardrailConfig names one of basalt's guardrails: the tenant's
+// policy (identifier "default" or the tenant's name), which the gate applies
+// to every call anyway. It is taken out of the request (never sent upstream);
+// naming another guardrail, or one the tenant does not have, is 404.
+absl::StatusOr<bool> TakeGuardrailConfig(const HttpRequest& http, const GatewayDeps& deps,
+                                         models::ChatRequest& request) {
+  auto it = request.extra.find("guardrailConfig");
+  if (it == request.extra.end()) return false;
+  const nlohmann::json config = *it;
+  request.extra.erase(it);
+  if (!config.is_object() || !config.contains("guardrailIdentifier") ||
+      !config["guardrailIdentifier"].is_string()) {
+    return absl::InvalidArgumentError("guardrailConfig.guardrailIdentifier: is required");
+  }
+  const std::string id = config["guardrailIdentifier"].get<std::string>();
+  tenancy::TenantPtr tenant = deps.router->PolicyFor(http.ctx.tenant);
+  if (tenant->guardrail_policy == nullptr || (id != "default" && id != http.ctx.tenant)) {
+    return absl::NotFoundError(
+        StrCat("guardrail '", id, "' not found (this tenant's guardrail is 'default')"));
+  }
+  return true;
+}
+
 asio::awaitable<absl::StatusOr<HttpResponse>> Converse(HttpRequest& http, GatewayDeps deps,
                                                        GatewayMetrics& metrics, bool stream) {
   const auto started = std::chrono::steady_clock::now();
@@ -56,13 +80,18 @@ asio::awaitable<absl::StatusOr<HttpResponse>> Converse(HttpRequest& http, Gatewa
   auto request = models::converse::ParseChatRequest(*body);
   if (!request.ok()) co_return request.status();
   request->model = std::string(http.Param("modelId"));
+  auto guarded = TakeGuardrailConfig(http, deps, *request);
+  if (!guarded.ok()) co_return guarded.status();
   if (!stream) {
     models::UpstreamTiming timing;
     auto answer = co_await deps.router->Chat(http.ctx, *std::move(request), &timing);
     if (!answer.ok()) co_return answer.status();
     metrics.ObserveOverhead("bedrock", started, timing);
-    co_return HttpResponse::Json(
-        200, models::converse::RenderChatResponse(*answer, MillisSince(started)).dump());
+    nlohmann::json out = models::converse::RenderChatResponse(*answer, MillisSince(started));
+    if (*guarded && answer->stop_reason == models::StopReason::kContentFiltered) {
+      out["stopReason"] = "guardrail_intervened";
+    }
+    co_return HttpResponse::Json(200, out.dump());
   }
   auto state = std::make_shared<RelayState>();
   state->started = started;
@@ -137,6 +166,27 @@ asio::awaitable<absl::StatusOr<HttpResponse>> Invoke(HttpRequest& http, GatewayD
 
 }  // namespace
 
+// Bedrock ApplyGuardrail: the tenant's guardrail policy (identifier "default"
+// or the tenant's name; any version) over the given content, no model call.
+asio::awaitable<absl::StatusOr<HttpResponse>> ApplyGuardrail(HttpRequest& http, GatewayDeps deps) {
+  const auto started = std::chrono::steady_clock::now();
+  const std::string_view id = http.Param("guardrailIdentifier");
+  tenancy::TenantPtr tenant = deps.router->PolicyFor(http.ctx.tenant);
+  if (tenant->guardrail_policy == nullptr || (id != "default" && id != http.ctx.tenant)) {
+    co_return absl::NotFoundError(
+        StrCat("guardrail '", id, "' not found (this tenant's guardrail is 'default')"));
+  }
+  auto body = ParseBody(http);
+  if (!body.ok()) co_return body.status();
+  auto request = guardrails::ParseApplyGuardrailRequest(*body);
+  if (!request.ok()) co_return request.status();
+  const guardrails::Policy& policy = *tenant->guardrail_policy;
+  std::vector<guardrails::Assessment> assessments = guardrails::ScanRequest(policy, *request);
+  co_return HttpResponse::Json(200, guardrails::RenderApplyGuardrailResponse(
+                                        policy, *request, assessments, MillisSince(started))
+                                        .dump());
+}
+
 void AddBedrockRoutes(net::Router& router, GatewayDeps deps, GatewayMetrics& metrics) {
   const net::RouteOptions aws = ModelRouteOptions(net::ErrorStyle::kAws, net::AuthScheme::kSigV4);
   router.Add("POST", "/model/{modelId}/converse",
@@ -147,6 +197,8 @@ void AddBedrockRoutes(net::Router& router, GatewayDeps deps, GatewayMetrics& met
              [deps, &metrics](HttpRequest& r) { return Invoke(r, deps, metrics, false); }, aws);
   router.Add("POST", "/model/{modelId}/invoke-with-response-stream",
              [deps, &metrics](HttpRequest& r) { return Invoke(r, deps, metrics, true); }, aws);
+  router.Add("POST", "/guardrail/{guardrailIdentifier}/version/{guardrailVersion}/apply",
+             [deps](HttpRequest& r) { return ApplyGuardrail(r, deps); }, aws);
 }
 
 }  // namespace basalt::api

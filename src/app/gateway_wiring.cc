@@ -1,5 +1,7 @@
 #include "app/gateway_wiring.h"
 
+#include <algorithm>
+
 #include "api/anthropic_api.h"
 #include "api/bedrock_api.h"
 #include "api/openai_api.h"
@@ -28,18 +30,22 @@ absl::StatusOr<std::unique_ptr<models::ModelProvider>> MakeProvider(const Provid
   return absl::InternalError(StrCat("providers: '", p.name, "': unknown type '", p.type, "'"));
 }
 
-// The embedded default's catalog: the builtin models by name, and the model
-// ids of the reference document (Bedrock's "anthropic.claude-...", Titan
-// embeddings) as explicit patterns to the builtin provider. Any other name is
-// 404 model_not_found; a configured `models.aliases` or
-// `models.default_provider` replaces all of this.
+// The builtin models by name: always there (unless an alias takes the name).
+std::vector<models::AliasConfig> BuiltinAliases() {
+  const std::string chat(models::BuiltinProvider::kChatModel);
+  const std::string embed(models::BuiltinProvider::kEmbedModel);
+  return {{"builtin", {{"builtin", "builtin"}}}, {chat, {{"builtin", chat}}},
+          {embed, {{"builtin", embed}}}};
+}
+
+// The embedded default's patterns: the model ids of the reference document
+// (Bedrock's "anthropic.claude-...", Titan embeddings, ...) to the builtin
+// provider. Any other name is 404 model_not_found. A configured
+// `models.aliases` or `models.default_provider` replaces these.
 std::vector<models::AliasConfig> EmbeddedAliases() {
   const std::string chat(models::BuiltinProvider::kChatModel);
   const std::string embed(models::BuiltinProvider::kEmbedModel);
   return {
-      {"builtin", {{"builtin", "builtin"}}},
-      {chat, {{"builtin", chat}}},
-      {embed, {{"builtin", embed}}},
       {"amazon.titan-embed-*", {{"builtin", embed}}},
       {"cohere.embed-*", {{"builtin", embed}}},
       {"anthropic.claude-*", {{"builtin", chat}}},
@@ -100,6 +106,11 @@ absl::StatusOr<Gateway> BuildGateway(const Config& config, net::Server& server,
   }
   if (config.model_aliases.empty() && config.default_provider.empty()) {
     catalog.aliases = EmbeddedAliases();
+  }
+  for (models::AliasConfig& a : BuiltinAliases()) {
+    const bool taken = std::any_of(catalog.aliases.begin(), catalog.aliases.end(),
+                                   [&](const models::AliasConfig& c) { return c.name == a.name; });
+    if (!taken) catalog.aliases.push_back(std::move(a));
   }
   auto router = models::Router::Create(*gateway.providers, std::move(catalog),
                                        RouterOptionsFrom(config), registry);

@@ -1,10 +1,12 @@
-// The basalt command line: serve, worker, version, config check, config keys.
+// The basalt command line: serve, worker, version, config check, config keys,
+// audit verify, keys rotate.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "app/admin_cli.h"
 #include "app/serve.h"
 #include "core/config.h"
 
@@ -44,7 +46,24 @@ int main(int argc, char** argv) {
   std::string host, data_dir, log_level;
   int port = -1;
   std::vector<std::string> sets;
-  for (CLI::App* cmd : {serve, worker}) {
+  auto* audit = app.add_subcommand("audit", "Work with the audit log");
+  audit->require_subcommand(1);
+  auto* verify = audit->add_subcommand(
+      "verify", "Check every hash chain and signed checkpoint; exit 1 on any tampering");
+  std::string audit_tenant, public_key;
+  verify->add_option("--tenant", audit_tenant, "Check only this tenant's chain");
+  verify->add_option("--public-key", public_key,
+                     "Checkpoint public key (default: beside tenancy.audit_key_file)");
+  auto* keys_cmd = app.add_subcommand("keys", "Manage encryption keys (server stopped)");
+  keys_cmd->require_subcommand(1);
+  auto* rotate = keys_cmd->add_subcommand(
+      "rotate", "New data-key versions (--tenant T or --all) and/or a new key-encryption key (--kek)");
+  basalt::app::KeysRotateOptions rotate_options;
+  rotate->add_option("--tenant", rotate_options.tenant, "Rotate this tenant's data key");
+  rotate->add_flag("--all", rotate_options.all, "Rotate every tenant's data key");
+  rotate->add_flag("--kek", rotate_options.kek,
+                   "Generate a new key-encryption key and rewrap every data key with it");
+  for (CLI::App* cmd : {serve, worker, verify, rotate}) {
     cmd->add_option("-c,--config", config_file, "YAML configuration file (also BASALT_CONFIG)");
     cmd->add_option("--host", host, "Address to listen on (server.host)");
     cmd->add_option("--port", port, "Port to listen on, 0 for any free port (server.port)");
@@ -69,7 +88,7 @@ int main(int argc, char** argv) {
   }
   if (check->parsed()) return ConfigCheck(check_file);
   if (keys->parsed()) return ConfigKeys();
-  if (serve->parsed() || worker->parsed()) {
+  if (serve->parsed() || worker->parsed() || verify->parsed() || rotate->parsed()) {
     basalt::ConfigSources sources;
     sources.env = basalt::BasaltEnvironment();
     sources.file = config_file;
@@ -92,6 +111,12 @@ int main(int argc, char** argv) {
       }
       sources.overrides.emplace_back(s.substr(0, eq), s.substr(eq + 1));
     }
+    if (verify->parsed()) {
+      return basalt::app::RunAuditVerifyCommand(
+          sources, audit_tenant.empty() ? std::nullopt : std::optional<std::string>(audit_tenant),
+          public_key);
+    }
+    if (rotate->parsed()) return basalt::app::RunKeysRotateCommand(sources, rotate_options);
     return basalt::app::RunServe(sources, worker->parsed() ? basalt::app::AsyncRole::kWorker
                                                            : basalt::app::AsyncRole::kServe);
   }

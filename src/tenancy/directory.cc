@@ -48,11 +48,13 @@ absl::StatusOr<std::unique_ptr<Directory>> Directory::Load(
         if (collection == kTenants) {
           auto t = ParseTenant(doc, StrCat("stored tenant ", r.id));
           if (!t.ok()) return t.status();
-          d->tenants_[t->name] = std::make_shared<const Tenant>(*std::move(t));
+          auto ptr = std::make_shared<const Tenant>(*std::move(t));
+          d->tenants_[ptr->name] = std::move(ptr);
         } else {
           auto k = ApiKeyFromStored(doc);
           if (!k.ok()) return k.status();
-          d->keys_[k->id] = std::make_shared<const ApiKeyRecord>(*std::move(k));
+          auto ptr = std::make_shared<const ApiKeyRecord>(*std::move(k));
+          d->keys_[ptr->id] = std::move(ptr);
         }
       }
       if (page->next_cursor.empty()) break;
@@ -274,7 +276,8 @@ absl::StatusOr<MintedKey> Directory::RotateKey(std::string_view tenant, std::str
   }
   if (absl::Status s = PersistKey(old, false); !s.ok()) return s;
   absl::MutexLock lock(&mu_);
-  keys_[old.id] = std::make_shared<const ApiKeyRecord>(std::move(old));
+  auto ptr = std::make_shared<const ApiKeyRecord>(std::move(old));
+  keys_[ptr->id] = std::move(ptr);
   return minted;
 }
 

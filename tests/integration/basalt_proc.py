@@ -107,7 +107,13 @@ class BasaltServer:
         args = [basalt_bin(), "serve", "--port", "0", "--data-dir", self.data_dir]
         if self.host is not None:
             args += ["--host", self.host]
-        for key, value in self.sets.items():
+        sets = dict(self.sets)
+        # Most tests name models freely ("m", "slow") and want the builtin
+        # provider to answer them; the embedded default answers unknown names
+        # with 404, which test_tenancy checks by setting the key itself.
+        if "models.default_provider" not in sets and "--config" not in self.extra_args:
+            sets["models.default_provider"] = "builtin"
+        for key, value in sets.items():
             if isinstance(value, bool):
                 value = "true" if value else "false"
             args += ["--set", f"{key}={value}"]

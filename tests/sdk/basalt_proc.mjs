@@ -46,7 +46,10 @@ export async function startBasalt({sets = {}, args = [], startTimeoutMs = 20000}
   const dir = mkdtempSync(path.join(tmpdir(), 'basalt-sdk-'));
   const stderrPath = path.join(dir, 'stderr.log');
   const argv = ['serve', '--port', '0', '--data-dir', path.join(dir, 'data')];
-  for (const [k, v] of Object.entries(sets)) argv.push('--set', `${k}=${v}`);
+  // The SDK tests name OpenAI and Anthropic models; the builtin provider
+  // answers them (the embedded default would answer unknown names with 404).
+  const all = {'models.default_provider': 'builtin', ...sets};
+  for (const [k, v] of Object.entries(all)) argv.push('--set', `${k}=${v}`);
   argv.push(...args);
   const child = spawn(basaltBin(), argv, {
     env: childEnv(),

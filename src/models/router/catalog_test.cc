@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "core/status.h"
 #include "models/fake_provider.h"
 #include "models/router/provider_registry.h"
 
@@ -88,7 +89,9 @@ TEST(Catalog, UnlistedNamesWithoutADefaultAreNotFound) {
   ASSERT_TRUE(catalog.ok());
   auto target = catalog->Resolve("gpt-5");
   EXPECT_EQ(target.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(target.status().message(), "model 'gpt-5' is not configured");
+  EXPECT_EQ(target.status().message(),
+            "model 'gpt-5' does not exist: GET /v1/models lists the models this server knows");
+  EXPECT_EQ(ErrorCodeOf(target.status()), "model_not_found");
   EXPECT_EQ(catalog->Resolve("").status().code(), absl::StatusCode::kInvalidArgument);
 }
 

@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "core/status.h"
 #include "models/router/retry_after.h"
 #include "models/router/router_test_util.h"
 
@@ -253,7 +254,8 @@ TEST_F(RouterChatTest, RoutesProviderSlashModelDirectly) {
 TEST_F(RouterChatTest, UnknownNamesAreNotFoundWithoutADefault) {
   auto router = MakeRouter(catalog_, FastOptions());
   auto r = Chat(*router, "gpt-9");
-  EXPECT_EQ(r.status(), absl::NotFoundError("model 'gpt-9' is not configured"));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(ErrorCodeOf(r.status()), "model_not_found");
   EXPECT_EQ(Metric("basalt_model_requests_total{model=\"unknown\",provider=\"none\","
                    "status=\"not_found\"}"),
             1.0);
