@@ -5,6 +5,7 @@
 #include "api/tenancy_api.h"
 #include "app/jwt_wiring.h"
 #include "core/log.h"
+#include "store/sqlite/sqlite_store.h"
 #include "core/strings.h"
 #include "tenancy/limits/calendar.h"
 
@@ -89,6 +90,28 @@ absl::StatusOr<limits::PriceTable> Prices(const Config& config) {
   return limits::PriceTable::Create(entries);
 }
 
+// regions: {eu-west-1: {data_dir: /srv/eu}}: where silo tenants of each
+// region keep their files. "" and the node's own region map to data_dir.
+absl::StatusOr<std::map<std::string, std::string>> RegionDirs(const Config& config) {
+  std::map<std::string, std::string> out{{"", config.data_dir}, {config.region, config.data_dir}};
+  const json& section = config.Section("regions");
+  if (section.is_null()) return out;
+  if (!section.is_object()) {
+    return absl::InvalidArgumentError("regions: must be a mapping of region to {data_dir}");
+  }
+  for (auto it = section.begin(); it != section.end(); ++it) {
+    const std::string where = StrCat("regions.", it.key());
+    if (!it->is_object() || !it->contains("data_dir") || !(*it)["data_dir"].is_string()) {
+      return absl::InvalidArgumentError(where + ".data_dir: is required");
+    }
+    for (auto f = it->begin(); f != it->end(); ++f) {
+      if (f.key() != "data_dir") return absl::InvalidArgumentError(StrCat(where, ".", f.key(), ": unknown field"));
+    }
+    out[it.key()] = (*it)["data_dir"].get<std::string>();
+  }
+  return out;
+}
+
 AuthOptions AuthOptionsFrom(const Config& config) {
   AuthOptions o;
   o.api_keys = config.api_keys;
@@ -119,8 +142,6 @@ absl::StatusOr<std::unique_ptr<Tenancy>> BuildTenancy(const Config& config, Stor
     t->keys = *std::move(keys);
     if (!t->keys->notice().empty()) log::Warn(t->keys->notice(), {{"kek_file", paths.kek_file}});
     t->cipher = std::make_unique<tenancy::FieldCipher>(*t->keys);
-    t->sealed_store = std::make_unique<tenancy::EncryptingStore>(raw_store, *t->cipher);
-    t->records = t->sealed_store.get();
   }
 
   audit::AuditLog::Options audit_options;
@@ -162,6 +183,25 @@ absl::StatusOr<std::unique_ptr<Tenancy>> BuildTenancy(const Config& config, Stor
                                             std::move(roles), nullptr);
   if (!directory.ok()) return directory.status();
   t->directory = *std::move(directory);
+
+  // Records: silo tenants' in their own files, then sealed when encryption is on.
+  auto region_dirs = RegionDirs(config);
+  if (!region_dirs.ok()) return region_dirs.status();
+  SqliteOptions silo_options;
+  silo_options.busy_timeout_ms = config.store.busy_timeout_ms;
+  silo_options.pool_size = 2;
+  t->routed = std::make_unique<tenancy::SiloStore>(
+      raw_store, *t->directory, *std::move(region_dirs),
+      [silo_options](const std::string& path) -> absl::StatusOr<std::unique_ptr<Store>> {
+        auto s = SqliteStore::Open(path, silo_options);
+        if (!s.ok()) return s.status();
+        return std::unique_ptr<Store>(*std::move(s));
+      });
+  t->records = t->routed.get();
+  if (t->cipher) {
+    t->sealed_store = std::make_unique<tenancy::EncryptingStore>(*t->routed, *t->cipher);
+    t->records = t->sealed_store.get();
+  }
 
   // Every known tenant gets its data key now, so sealing never has to create
   // one on an io thread; and this month's spend seeds its budget.
@@ -223,9 +263,8 @@ absl::Status AttachGateway(Tenancy& t, const Config& config, models::Router& rou
   return absl::OkStatus();
 }
 
-void AddTenancyRoutes(Tenancy& t, Store& raw_store, bus::Bus& bus, BlockingPool& pool,
-                      net::Router& routes) {
-  t.admin = std::make_unique<tenancy::TenantAdmin>(*t.directory, t.keys.get(), raw_store, bus,
+void AddTenancyRoutes(Tenancy& t, bus::Bus& bus, BlockingPool& pool, net::Router& routes) {
+  t.admin = std::make_unique<tenancy::TenantAdmin>(*t.directory, t.keys.get(), *t.routed, bus,
                                                    *t.audit, pool);
   api::TenancyApiDeps deps;
   deps.admin = t.admin.get();

@@ -35,6 +35,7 @@
 #include "tenancy/limits/rate_limiter.h"
 #include "tenancy/limits/usage_store.h"
 #include "tenancy/model_gate.h"
+#include "tenancy/silo_store.h"
 #include "tenancy/tenant_admin.h"
 
 namespace basalt::app {
@@ -47,6 +48,7 @@ TenancyPaths PathsFor(const Config& config);
 struct Tenancy {
   std::unique_ptr<crypto::KeyManager> keys;  // null when tenancy.encryption is off
   std::unique_ptr<tenancy::FieldCipher> cipher;
+  std::unique_ptr<tenancy::SiloStore> routed;  // silo tenants to their own files
   std::unique_ptr<tenancy::EncryptingStore> sealed_store;
   Store* records = nullptr;  // what services store records in (sealed when encryption is on)
   std::unique_ptr<audit::AuditLog> audit_log;
@@ -76,7 +78,6 @@ absl::Status AttachGateway(Tenancy& tenancy, const Config& config, models::Route
 
 // Phase 3, once the bus exists: TenantAdmin and the routes of /v1/admin,
 // /v1/usage, /v1/audit and ApplyGuardrail.
-void AddTenancyRoutes(Tenancy& tenancy, Store& raw_store, bus::Bus& bus, BlockingPool& pool,
-                      net::Router& routes);
+void AddTenancyRoutes(Tenancy& tenancy, bus::Bus& bus, BlockingPool& pool, net::Router& routes);
 
 }  // namespace basalt::app
