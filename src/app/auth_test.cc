@@ -115,3 +115,53 @@ TEST(TenantAuthenticator, SigV4SignedRequests) {
 
 }  // namespace
 }  // namespace basalt::app
+
+#include "store/memory/memory_store.h"
+
+namespace basalt::app {
+namespace {
+
+TEST(TenantAuthenticator, ManagedKeysYieldTheirTenantAndScopes) {
+  MemoryStore store;
+  auto directory = *tenancy::Directory::Load(store, {}, {}, tenancy::RoleTable(), nullptr);
+  ASSERT_TRUE(directory->Create(nlohmann::json::parse(R"({"name":"acme"})")).ok());
+  auto minted = directory->CreateKey("acme", {"ci", {"invoker"}, 0});
+  ASSERT_TRUE(minted.ok());
+  std::vector<std::string> audited;
+  TenantAuthenticator auth(AuthOptions{}, directory.get(), nullptr,
+                           [&](const net::HttpRequest&, std::string_view action, std::string_view,
+                               std::string_view) { audited.emplace_back(action); });
+  net::RawRequest raw;
+  raw.set("Authorization", "Bearer " + minted->key);
+  net::HttpRequest req(raw);
+  ASSERT_TRUE(Auth(auth, req, net::AuthScheme::kBearer).ok());
+  EXPECT_EQ(req.ctx.tenant, "acme");
+  EXPECT_EQ(req.ctx.key_id, minted->record.id);
+  EXPECT_TRUE(auth.Authorize(req, Permission::kModelsInvoke).ok());
+  absl::Status denied = auth.Authorize(req, Permission::kAsyncWrite);
+  EXPECT_EQ(denied.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_NE(denied.message().find("async:write"), std::string::npos);
+
+  std::string wrong = minted->key;
+  wrong.back() = wrong.back() == '0' ? '1' : '0';
+  raw.set("Authorization", "Bearer " + wrong);
+  net::HttpRequest bad(raw);
+  absl::Status s = Auth(auth, bad, net::AuthScheme::kBearer);
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(s.message(), "invalid API key") << "never says which part was right";
+
+  ASSERT_TRUE(directory->SetStatus("acme", tenancy::TenantStatus::kSuspended).ok());
+  absl::Status suspended = auth.Authorize(req, Permission::kModelsInvoke);
+  EXPECT_EQ(suspended.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_NE(suspended.message().find("suspended"), std::string::npos);
+
+  ASSERT_TRUE(directory->RevokeKey("acme", minted->record.id).ok());
+  raw.set("Authorization", "Bearer " + minted->key);
+  net::HttpRequest revoked(raw);
+  EXPECT_EQ(Auth(auth, revoked, net::AuthScheme::kBearer).code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_GE(audited.size(), 4u) << "denials and failures are audited";
+}
+
+}  // namespace
+}  // namespace basalt::app
