@@ -6,29 +6,6 @@
 
 namespace basalt::limits {
 
-bool GlobMatch(std::string_view pattern, std::string_view text) {
-  // Greedy matching with one backtrack point (the last `*`): linear in
-  // practice, O(pattern * text) at worst, never exponential.
-  size_t p = 0, t = 0;
-  size_t star = std::string_view::npos, star_t = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      star_t = t;
-    } else if (p < pattern.size() && pattern[p] == text[t]) {
-      ++p;
-      ++t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++star_t;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
-
 absl::StatusOr<PriceTable> PriceTable::Create(const std::vector<ModelPrice>& entries) {
   constexpr double kMaxUsdPerMillion = 1e6;
   PriceTable table;

@@ -38,8 +38,7 @@ struct CallCost {
   int64_t total_micros() const { return input_micros + output_micros; }
 };
 
-// True when `text` matches the glob `pattern` (only `*` is special).
-bool GlobMatch(std::string_view pattern, std::string_view text);
+
 
 class PriceTable {
  public:

@@ -1,5 +1,7 @@
 #include "tenancy/limits/price_table.h"
 
+#include "core/strings.h"
+
 #include <gtest/gtest.h>
 
 #include <limits>
