@@ -8,12 +8,23 @@
 #include "absl/strings/str_cat.h"
 #include "app/admin_cli.h"
 #include "app/serve.h"
+#include "app/tenancy_wiring.h"
 #include "core/config.h"
 
 namespace {
 
 int ConfigCheck(const std::string& path) {
   auto errors = basalt::CheckConfigFile(path);
+  if (errors.empty()) {
+    basalt::ConfigSources sources;
+    sources.file = path;
+    auto config = basalt::LoadConfig(sources);
+    if (!config.ok()) {
+      errors.push_back(path + ": " + std::string(config.status().message()));
+    } else if (absl::Status s = basalt::app::ValidateTenancyConfig(*config); !s.ok()) {
+      errors.push_back(path + ": " + std::string(s.message()));
+    }
+  }
   if (errors.empty()) {
     std::cout << path << ": ok\n";
     return 0;

@@ -122,6 +122,19 @@ AuthOptions AuthOptionsFrom(const Config& config) {
 
 }  // namespace
 
+absl::Status ValidateTenancyConfig(const Config& config) {
+  if (auto t = DeclaredTenants(config); !t.ok()) return t.status();
+  if (auto p = Prices(config); !p.ok()) return p.status();
+  if (auto r = RegionDirs(config); !r.ok()) return r.status();
+  tenancy::RoleTable roles;
+  if (absl::Status s = roles.AddFromConfig(config.Section("auth.roles")); !s.ok()) return s;
+  // A throwaway client set on an idle io_context: nothing is fetched here.
+  boost::asio::io_context io;
+  auto clients = net::ClientSet::Create({&io}, config.http_client);
+  if (!clients.ok()) return clients.status();
+  return BuildJwtVerifier(config, roles, clients->get()).status();
+}
+
 absl::StatusOr<std::unique_ptr<Tenancy>> BuildTenancy(const Config& config, Store& raw_store,
                                                       metrics::Registry& registry) {
   auto t = std::make_unique<Tenancy>();

@@ -66,6 +66,10 @@ struct Tenancy {
   ~Tenancy();
 };
 
+// Checks the tenancy sections (tenants, auth.roles, auth.jwt, models.prices,
+// regions) without opening anything: for `basalt config check`.
+absl::Status ValidateTenancyConfig(const Config& config);
+
 // Phase 1, before the Server: everything that needs neither the io threads
 // nor the Router. `raw_store` is the adapter (system records go there as is).
 absl::StatusOr<std::unique_ptr<Tenancy>> BuildTenancy(const Config& config, Store& raw_store,
