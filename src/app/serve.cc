@@ -171,7 +171,7 @@ int RunServe(const ConfigSources& sources, AsyncRole role) {
     std::cerr << "basalt: async: " << async_runtime.status().message() << "\n";
     return 2;
   }
-  AddTenancyRoutes(tenancy, *(*async_runtime)->bus, blocking, api_routes);
+  AddTenancyRoutes(tenancy, *(*async_runtime)->bus, blocking, api_routes, server.io_context(0));
   if (absl::Status s = server.Listen(); !s.ok()) {
     std::cerr << "basalt: " << s.message() << "\n";
     return 2;

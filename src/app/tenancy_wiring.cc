@@ -4,6 +4,10 @@
 
 #include "api/tenancy_api.h"
 #include "app/jwt_wiring.h"
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
+#include "async/records.h"
 #include "core/log.h"
 #include "store/sqlite/sqlite_store.h"
 #include "core/strings.h"
@@ -266,6 +270,17 @@ absl::Status AttachGateway(Tenancy& t, const Config& config, models::Router& rou
                        std::string_view resource, std::string_view reason) {
     trail->Record(ctx, ctx.tenant, action, resource, audit::AuditOutcome::kDenied, reason);
   };
+  Tenancy* self = &t;
+  deps.guardrail_event = [self](const RequestContext& ctx, std::string_view model,
+                                std::string_view source, std::string_view action,
+                                const std::set<std::string>& what) {
+    if (!self->publish) return;
+    nlohmann::json detail = {{"request_id", ctx.request_id}, {"model", model},
+                             {"source", source}, {"action", action},
+                             {"types", std::vector<std::string>(what.begin(), what.end())}};
+    self->publish(async::CustomEvent(ctx.tenant, "basalt.tenancy", "Guardrail Intervened",
+                                     std::move(detail), limits::ToUnixMs(RealClock::Instance().Now())));
+  };
   tenancy::GateOptions options;
   options.tenant_labels = static_cast<size_t>(config.tenancy.usage_tenant_labels);
   t.gate = std::make_unique<tenancy::ModelGate>(std::move(deps), options);
@@ -276,7 +291,19 @@ absl::Status AttachGateway(Tenancy& t, const Config& config, models::Router& rou
   return absl::OkStatus();
 }
 
-void AddTenancyRoutes(Tenancy& t, bus::Bus& bus, BlockingPool& pool, net::Router& routes) {
+void AddTenancyRoutes(Tenancy& t, bus::Bus& bus, BlockingPool& pool, net::Router& routes,
+                      boost::asio::io_context& io) {
+  t.publish = [&bus, &io](bus::Event event) {
+    std::vector<bus::Event> events;
+    events.push_back(std::move(event));
+    boost::asio::co_spawn(
+        io,
+        [&bus, events = std::move(events)]() mutable -> boost::asio::awaitable<void> {
+          absl::Status s = co_await bus.Publish(std::move(events));
+          if (!s.ok()) log::Warn("guardrail event not published", {{"error", std::string(s.message())}});
+        },
+        boost::asio::detached);
+  };
   t.admin = std::make_unique<tenancy::TenantAdmin>(*t.directory, t.keys.get(), *t.routed, bus,
                                                    *t.audit, pool);
   api::TenancyApiDeps deps;

@@ -62,6 +62,8 @@ struct Tenancy {
   std::unique_ptr<TenantAuthenticator> authenticator;  // null: no auth configured (dev)
   std::unique_ptr<tenancy::ModelGate> gate;
   std::unique_ptr<tenancy::TenantAdmin> admin;
+  // Publishes events on the bus once it exists (guardrail interventions).
+  std::function<void(bus::Event)> publish;
 
   ~Tenancy();
 };
@@ -82,6 +84,8 @@ absl::Status AttachGateway(Tenancy& tenancy, const Config& config, models::Route
 
 // Phase 3, once the bus exists: TenantAdmin and the routes of /v1/admin,
 // /v1/usage, /v1/audit and ApplyGuardrail.
-void AddTenancyRoutes(Tenancy& tenancy, bus::Bus& bus, BlockingPool& pool, net::Router& routes);
+// `io` runs the event publications.
+void AddTenancyRoutes(Tenancy& tenancy, bus::Bus& bus, BlockingPool& pool, net::Router& routes,
+                      boost::asio::io_context& io);
 
 }  // namespace basalt::app

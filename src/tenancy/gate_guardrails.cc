@@ -43,52 +43,63 @@ absl::Status ApplyModelPolicy(const Tenant& tenant, models::ChatRequest& request
   return absl::OkStatus();
 }
 
-namespace {
-
-// Applies the policy to one text in place; true when it must be blocked.
-bool GuardText(const guardrails::Policy& policy, guardrails::Source source, std::string& text) {
-  if (text.empty()) return false;
-  guardrails::Assessment a = policy.Scan(text, source);
-  if (a.blocked) return true;
-  if (a.anonymized) text = std::move(a.text);
-  return false;
+void Intervention::Add(const guardrails::Assessment& a) {
+  blocked = blocked || a.blocked;
+  anonymized = anonymized || a.anonymized;
+  for (const guardrails::Finding& f : a.findings) {
+    if (f.action == guardrails::Action::kNone) continue;
+    what.insert(f.kind == guardrails::Finding::Kind::kPii
+                    ? std::string(guardrails::EntityTypeName(f.type))
+                    : StrCat(f.kind == guardrails::Finding::Kind::kRegex ? "regex:" : "word:",
+                             f.kind == guardrails::Finding::Kind::kRegex ? f.name : "denied"));
+  }
 }
 
-bool GuardBlocks(const guardrails::Policy& policy, guardrails::Source source,
-                 std::vector<ContentBlock>& blocks) {
+namespace {
+
+// Applies the policy to one text in place.
+void GuardText(const guardrails::Policy& policy, guardrails::Source source, std::string& text,
+               Intervention& out) {
+  if (text.empty()) return;
+  guardrails::Assessment a = policy.Scan(text, source);
+  out.Add(a);
+  if (!a.blocked && a.anonymized) text = std::move(a.text);
+}
+
+void GuardBlocks(const guardrails::Policy& policy, guardrails::Source source,
+                 std::vector<ContentBlock>& blocks, Intervention& out) {
   for (ContentBlock& b : blocks) {
-    if (b.type == ContentBlock::Type::kText && GuardText(policy, source, b.text)) return true;
-    if (b.type == ContentBlock::Type::kToolResult &&
-        GuardBlocks(policy, source, b.tool_result.content)) {
-      return true;
+    if (out.blocked) return;
+    if (b.type == ContentBlock::Type::kText) GuardText(policy, source, b.text, out);
+    if (b.type == ContentBlock::Type::kToolResult) {
+      GuardBlocks(policy, source, b.tool_result.content, out);
     }
   }
-  return false;
 }
 
 }  // namespace
 
-GuardedInput GuardInput(const Tenant& tenant, models::ChatRequest& request) {
-  GuardedInput out;
+Intervention GuardInput(const Tenant& tenant, models::ChatRequest& request) {
+  Intervention out;
   const guardrails::Policy* policy = tenant.guardrail_policy.get();
   if (policy == nullptr) return out;
   const auto in = guardrails::Source::kInput;
-  out.blocked = GuardText(*policy, in, request.system);
-  for (auto& m : request.messages) {
-    if (out.blocked) break;
-    out.blocked = GuardBlocks(*policy, in, m.content);
-  }
+  GuardText(*policy, in, request.system, out);
+  for (auto& m : request.messages) GuardBlocks(*policy, in, m.content, out);
   if (out.blocked) out.message = policy->blocked_input_message();
   return out;
 }
 
-bool GuardOutput(const Tenant& tenant, models::ChatResponse& response) {
+Intervention GuardOutput(const Tenant& tenant, models::ChatResponse& response) {
+  Intervention out;
   const guardrails::Policy* policy = tenant.guardrail_policy.get();
-  if (policy == nullptr) return false;
-  if (!GuardBlocks(*policy, guardrails::Source::kOutput, response.content)) return false;
-  response.content = {ContentBlock::Text(policy->blocked_output_message())};
+  if (policy == nullptr) return out;
+  GuardBlocks(*policy, guardrails::Source::kOutput, response.content, out);
+  if (!out.blocked) return out;
+  out.message = policy->blocked_output_message();
+  response.content = {ContentBlock::Text(out.message)};
   response.stop_reason = models::StopReason::kContentFiltered;
-  return true;
+  return out;
 }
 
 models::ChatResponse BlockedResponse(std::string_view model, std::string_view message) {
@@ -208,6 +219,18 @@ class GatedStream final : public models::ChatStream {
 
   void Block(int index, bool block_open) {
     blocked_ = true;
+    Intervention i;
+    i.blocked = true;
+    for (const auto& [_, scanner] : scanners_) {
+      for (const guardrails::Finding& f : scanner.findings()) {
+        if (f.action == guardrails::Action::kBlock) {
+          i.what.insert(f.kind == guardrails::Finding::Kind::kPii
+                            ? std::string(guardrails::EntityTypeName(f.type))
+                            : f.name);
+        }
+      }
+    }
+    gate_.Intervened(admission_->ctx, admission_->model, "output", i);
     done_ = true;  // stop reading: what follows would not reach the client
     AppendFiltered(pending_, index, !block_open, policy()->blocked_output_message());
   }

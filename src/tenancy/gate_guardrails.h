@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -20,15 +21,22 @@ absl::Status ApplyModelPolicy(const Tenant& tenant, models::ChatRequest& request
                               const GateOptions& options);
 absl::Status ModelNotAllowed(const Tenant& tenant, std::string_view model);
 
-struct GuardedInput {
+// What a guardrail did to one side of a call: nothing, anonymized, or
+// blocked, and which entity types, regexes or denied words it acted on (names
+// only, never the matched text).
+struct Intervention {
   bool blocked = false;
-  std::string message;  // the tenant's blocked-input message
+  bool anonymized = false;
+  std::set<std::string> what;
+  std::string message;  // when blocked: the tenant's configured message
+  bool any() const { return blocked || anonymized; }
+  void Add(const guardrails::Assessment& a);
 };
 // Scans every text the request sends; anonymizes in place.
-GuardedInput GuardInput(const Tenant& tenant, models::ChatRequest& request);
+Intervention GuardInput(const Tenant& tenant, models::ChatRequest& request);
 // Scans the answer's text; anonymizes in place, or replaces it with the
-// blocked-output message (stop reason content_filtered). True when blocked.
-bool GuardOutput(const Tenant& tenant, models::ChatResponse& response);
+// blocked-output message (stop reason content_filtered).
+Intervention GuardOutput(const Tenant& tenant, models::ChatResponse& response);
 
 // The answer to a blocked request: the message, stop reason content_filtered,
 // no tokens.

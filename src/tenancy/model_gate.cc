@@ -175,6 +175,18 @@ absl::StatusOr<std::unique_ptr<ModelGate::Admission>> ModelGate::Admit(
   return a;
 }
 
+void ModelGate::Intervened(const RequestContext& ctx, std::string_view model,
+                           std::string_view source, const Intervention& i) {
+  const std::string what = StrJoin(std::vector<std::string>(i.what.begin(), i.what.end()), ",");
+  if (i.blocked) {
+    if (deps_.audit) deps_.audit(ctx, "guardrail.blocked", model, StrCat(source, ": ", what));
+    if (metrics_) metrics_->Reject(ctx.tenant, "guardrail_blocked");
+  }
+  if (deps_.guardrail_event) {
+    deps_.guardrail_event(ctx, model, source, i.blocked ? "BLOCKED" : "ANONYMIZED", i.what);
+  }
+}
+
 void ModelGate::Finish(Admission& a, const absl::Status& status, const models::Usage& usage) {
   if (a.finished) return;
   a.finished = true;
@@ -220,12 +232,9 @@ asio::awaitable<absl::StatusOr<ChatResponse>> ModelGate::Chat(const RequestConte
     if (metrics_) metrics_->Reject(ctx.tenant, RejectionReason(s));
     co_return s;
   }
-  GuardedInput input = GuardInput(*tenant, request);
-  if (input.blocked) {
-    if (deps_.audit) deps_.audit(ctx, "guardrail.blocked", request.model, "input");
-    if (metrics_) metrics_->Reject(ctx.tenant, "guardrail_blocked");
-    co_return BlockedResponse(request.model, input.message);
-  }
+  Intervention input = GuardInput(*tenant, request);
+  if (input.any()) Intervened(ctx, request.model, "input", input);
+  if (input.blocked) co_return BlockedResponse(request.model, input.message);
   auto admitted = Admit(ctx, *tenant, request.model, InputUpperBound(request, options_),
                         request.max_tokens.value_or(0));
   if (!admitted.ok()) {
@@ -236,9 +245,8 @@ asio::awaitable<absl::StatusOr<ChatResponse>> ModelGate::Chat(const RequestConte
   auto answer = co_await deps_.router->Chat(a.ctx, std::move(request), timing);
   Finish(a, answer.status(), answer.ok() ? answer->usage : models::Usage{});
   if (!answer.ok()) co_return answer.status();
-  if (GuardOutput(*tenant, *answer) && deps_.audit) {
-    deps_.audit(ctx, "guardrail.blocked", answer->model, "output");
-  }
+  Intervention output = GuardOutput(*tenant, *answer);
+  if (output.any()) Intervened(ctx, answer->model, "output", output);
   co_return answer;
 }
 
@@ -249,12 +257,9 @@ asio::awaitable<absl::StatusOr<std::unique_ptr<models::ChatStream>>> ModelGate::
     if (metrics_) metrics_->Reject(ctx.tenant, RejectionReason(s));
     co_return s;
   }
-  GuardedInput input = GuardInput(*tenant, request);
-  if (input.blocked) {
-    if (deps_.audit) deps_.audit(ctx, "guardrail.blocked", request.model, "input");
-    if (metrics_) metrics_->Reject(ctx.tenant, "guardrail_blocked");
-    co_return BlockedStream(request.model, input.message);
-  }
+  Intervention input = GuardInput(*tenant, request);
+  if (input.any()) Intervened(ctx, request.model, "input", input);
+  if (input.blocked) co_return BlockedStream(request.model, input.message);
   auto admitted = Admit(ctx, *tenant, request.model, InputUpperBound(request, options_),
                         request.max_tokens.value_or(0));
   if (!admitted.ok()) {

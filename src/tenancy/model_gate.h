@@ -32,6 +32,7 @@
 
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -78,10 +79,17 @@ struct GateDeps {
   limits::UsageStore* usage = nullptr;         // null: usage is not recorded
   metrics::Registry* registry = nullptr;
   GateAuditHook audit;
+  // Told when a guardrail intervened (app/ publishes a "Guardrail Intervened"
+  // event): which side, BLOCKED or ANONYMIZED, and what it acted on (entity
+  // type names, never the matched text).
+  std::function<void(const RequestContext& ctx, std::string_view model, std::string_view source,
+                     std::string_view action, const std::set<std::string>& what)>
+      guardrail_event;
   const Clock* clock = &RealClock::Instance();
 };
 
 struct GateMetrics;
+struct Intervention;
 
 class ModelGate final : public models::ModelProvider {
  public:
@@ -122,6 +130,8 @@ class ModelGate final : public models::ModelProvider {
                                                    std::string_view model, int64_t input_bound,
                                                    int64_t max_output);
   void Finish(Admission& admission, const absl::Status& status, const models::Usage& usage);
+  void Intervened(const RequestContext& ctx, std::string_view model, std::string_view source,
+                  const Intervention& intervention);
 
   const GateDeps deps_;
   const GateOptions options_;
