@@ -11,4 +11,4 @@ fi
 if [ ! -d node_modules ]; then
   npm ci --no-audit --no-fund
 fi
-exec node --test --test-concurrency=1 openai.test.mjs anthropic.test.mjs bedrock.test.mjs
+exec node --test --test-concurrency=1 openai.test.mjs anthropic.test.mjs bedrock.test.mjs tenancy.test.mjs
