@@ -47,23 +47,34 @@ std::string Base64UrlEncode(std::string_view bytes) {
 
 absl::StatusOr<std::string> Base64UrlDecode(std::string_view text, std::string_view what) {
   auto bad = [&] { return absl::InvalidArgumentError(StrCat("invalid base64url in ", what)); };
-  if (text.size() % 4 == 1) return bad();
-  std::string out;
-  out.reserve(text.size() * 3 / 4);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : text) {
-    int8_t v = kReverse[static_cast<uint8_t>(c)];
-    if (v < 0) return bad();
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xff);
-    }
+  const size_t rest = text.size() % 4;
+  if (rest == 1) return bad();
+  std::string out(text.size() / 4 * 3 + (rest == 0 ? 0 : rest - 1), '\0');
+  const auto* in = reinterpret_cast<const uint8_t*>(text.data());
+  size_t o = 0;
+  size_t i = 0;
+  for (; i + 4 <= text.size(); i += 4) {
+    const int8_t a = kReverse[in[i]], b = kReverse[in[i + 1]], c = kReverse[in[i + 2]],
+                 d = kReverse[in[i + 3]];
+    if ((a | b | c | d) < 0) return bad();  // -1 is the only negative entry
+    const uint32_t v = (uint32_t(a) << 18) | (uint32_t(b) << 12) | (uint32_t(c) << 6) | uint32_t(d);
+    out[o++] = static_cast<char>(v >> 16);
+    out[o++] = static_cast<char>(v >> 8);
+    out[o++] = static_cast<char>(v);
   }
-  // The leftover bits (2 or 4) must be zero, or two texts would decode alike.
-  if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) return bad();
+  if (rest != 0) {
+    uint32_t v = 0;
+    for (size_t k = 0; k < rest; ++k) {
+      const int8_t x = kReverse[in[i + k]];
+      if (x < 0) return bad();
+      v |= uint32_t(x) << (18 - 6 * k);
+    }
+    // The leftover low bits (4 after 2 characters, 2 after 3) must be zero, or
+    // two texts would decode alike.
+    if ((rest == 2 && (v & 0xffff) != 0) || (rest == 3 && (v & 0xff) != 0)) return bad();
+    out[o++] = static_cast<char>(v >> 16);
+    if (rest == 3) out[o++] = static_cast<char>(v >> 8);
+  }
   return out;
 }
 

@@ -25,10 +25,6 @@ struct ParamBldFree {
 struct ParamFree {
   void operator()(OSSL_PARAM* p) const { OSSL_PARAM_free(p); }
 };
-struct PkeyCtxFree {
-  void operator()(EVP_PKEY_CTX* p) const { EVP_PKEY_CTX_free(p); }
-};
-
 constexpr int kMinRsaBits = 2048;
 constexpr int kMaxRsaBits = 16384;  // verify cost grows with the modulus; bound it
 
@@ -299,6 +295,7 @@ absl::StatusOr<VerifyKey> VerifyKey::FromJwk(const json& jwk, AlgSet allowed) {
   if (impl->algs.empty()) {
     return absl::FailedPreconditionError("JWK: none of the allowed algorithms fits this key");
   }
+  PrepareVerifiers(*impl);
   return VerifyKey(std::move(impl));
 }
 

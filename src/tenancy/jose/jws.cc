@@ -46,11 +46,17 @@ struct Header {
   bool b64 = true;
 };
 
-absl::StatusOr<Header> CheckHeader(const json& protected_header, const json* unprotected,
+absl::StatusOr<Header> CheckHeader(json protected_in, const json* unprotected,
                                    const JwsOptions& options) {
   Header h;
-  h.merged = protected_header;
+  h.merged = std::move(protected_in);
+  // The protected members alone: h.merged itself unless an unprotected header
+  // is merged in (then a copy is kept; the JSON serialisation only).
+  json protected_copy;
+  const json* protected_only = &h.merged;
   if (unprotected != nullptr) {
+    protected_copy = h.merged;
+    protected_only = &protected_copy;
     if (!unprotected->is_object()) return Reject("unprotected header is not an object");
     for (auto it = unprotected->begin(); it != unprotected->end(); ++it) {
       if (h.merged.contains(it.key())) {
@@ -79,6 +85,7 @@ absl::StatusOr<Header> CheckHeader(const json& protected_header, const json* unp
   if (unprotected != nullptr && unprotected->contains("crit")) {
     return Reject("crit must be in the protected header");
   }
+  const json& protected_header = *protected_only;
   if (auto it = protected_header.find("crit"); it != protected_header.end()) {
     if (!it->is_array() || it->empty()) return Reject("crit must be a non-empty array");
     for (const json& name : *it) {
@@ -123,7 +130,8 @@ absl::StatusOr<VerifiedJws> VerifyParts(const Parts& parts, const KeySet& keys,
   } else if (parts.unprotected == nullptr) {
     return Reject("header is missing");
   }
-  absl::StatusOr<Header> header = CheckHeader(protected_header, parts.unprotected, options);
+  absl::StatusOr<Header> header =
+      CheckHeader(std::move(protected_header), parts.unprotected, options);
   if (!header.ok()) return header.status();
 
   absl::StatusOr<std::string> signature = Base64UrlDecode(parts.signature_b64, "signature");
@@ -133,23 +141,31 @@ absl::StatusOr<VerifiedJws> VerifyParts(const Parts& parts, const KeySet& keys,
   VerifiedJws out;
   // The signing input uses the payload as it travels: base64url text, or the
   // raw bytes when b64 is false (RFC 7797 section 3).
-  std::string payload_for_input;
+  std::string encoded_detached;  // holds the text payload_for_input views, if encoded here
+  std::string_view payload_for_input;
   if (detached) {
     if (!parts.payload_text.empty()) return Reject("payload given twice (detached and inline)");
     out.payload = std::string(*detached);
-    payload_for_input = header->b64 ? Base64UrlEncode(*detached) : std::string(*detached);
+    if (header->b64) {
+      encoded_detached = Base64UrlEncode(*detached);
+      payload_for_input = encoded_detached;
+    } else {
+      payload_for_input = *detached;
+    }
   } else if (header->b64) {
     absl::StatusOr<std::string> payload = Base64UrlDecode(parts.payload_text, "payload");
     if (!payload.ok()) return AsReject(payload.status());
     out.payload = *std::move(payload);
-    payload_for_input = std::string(parts.payload_text);
+    payload_for_input = parts.payload_text;
   } else {
     out.payload = std::string(parts.payload_text);
-    payload_for_input = out.payload;
+    payload_for_input = parts.payload_text;
   }
   absl::StatusOr<const VerifyKey*> key = keys.Find(header->kid, header->alg);
   if (!key.ok()) return key.status();
-  std::string input = StrCat(parts.protected_b64, ".", payload_for_input);
+  std::string input;
+  input.reserve(parts.protected_b64.size() + 1 + payload_for_input.size());
+  input.append(parts.protected_b64).append(1, '.').append(payload_for_input);
   if (absl::Status s = (*key)->Verify(header->alg, input, *signature); !s.ok()) return s;
   out.header = std::move(header->merged);
   out.alg = header->alg;

@@ -1,7 +1,6 @@
 #include "tenancy/jose/strict_json.h"
 
 #include <string>
-#include <unordered_set>
 #include <vector>
 
 #include "core/strings.h"
@@ -39,16 +38,20 @@ absl::StatusOr<nlohmann::json> ParseStrictJson(std::string_view text, std::strin
   if (!NestingWithin(text, kMaxJsonDepth)) {
     return absl::InvalidArgumentError(StrCat(what, " is nested too deeply"));
   }
-  std::vector<std::unordered_set<std::string>> members;
+  // nlohmann keeps the last of two equal member names, so an object ends up
+  // with fewer members than the keys read for it exactly when a name repeats.
+  // Counting keys per open object finds that without copying any name.
+  std::vector<size_t> keys_read;
   bool duplicate = false;
   auto callback = [&](int /*depth*/, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
     using Event = nlohmann::json::parse_event_t;
     if (event == Event::object_start) {
-      members.emplace_back();
-    } else if (event == Event::object_end) {
-      if (!members.empty()) members.pop_back();
-    } else if (event == Event::key && !members.empty()) {
-      if (!members.back().insert(parsed.get<std::string>()).second) duplicate = true;
+      keys_read.push_back(0);
+    } else if (event == Event::key) {
+      if (!keys_read.empty()) ++keys_read.back();
+    } else if (event == Event::object_end && !keys_read.empty()) {
+      if (!parsed.is_object() || parsed.size() != keys_read.back()) duplicate = true;
+      keys_read.pop_back();
     }
     return true;
   };

@@ -1,9 +1,10 @@
 #include "tenancy/jose/verify_key.h"
 
-#include <openssl/ecdsa.h>
 #include <openssl/err.h>
 #include <openssl/hmac.h>
 #include <openssl/rsa.h>
+
+#include <cstring>
 
 #include "core/strings.h"
 #include "tenancy/jose/ossl.h"
@@ -32,8 +33,20 @@ struct MdCtxFree {
 
 bool IsPss(Alg alg) { return alg == Alg::kPS256 || alg == Alg::kPS384 || alg == Alg::kPS512; }
 
-// EVP_DigestVerify with the padding each RSA alg needs. `signature` is what
-// EVP expects (DER for ECDSA).
+// The padding each RSA alg needs; RFC 7518 section 3.5 for PSS: MGF1 with the
+// same hash, salt as long as the hash.
+bool SetRsaPadding(EVP_PKEY_CTX* pctx, Alg alg, const EVP_MD* md) {
+  if (IsPss(alg)) {
+    return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+           EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) == 1 &&
+           EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, HashBytes(alg)) == 1;
+  }
+  return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1;
+}
+
+// EVP_DigestVerify, initialised on every call: EdDSA (no separate digest), and
+// RSA/EC when no verifier template could be prepared. `signature` is what EVP
+// expects (DER for ECDSA).
 bool DigestVerify(const VerifyKey::Impl& key, Alg alg, std::string_view input,
                   std::string_view signature) {
   std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
@@ -41,48 +54,85 @@ bool DigestVerify(const VerifyKey::Impl& key, Alg alg, std::string_view input,
   EVP_PKEY_CTX* pctx = nullptr;  // owned by ctx
   const EVP_MD* md = alg == Alg::kEdDSA ? nullptr : Digest(alg);
   if (EVP_DigestVerifyInit(ctx.get(), &pctx, md, nullptr, key.pkey.get()) != 1) return false;
-  if (key.family == KeyFamily::kRsa) {
-    if (IsPss(alg)) {
-      // RFC 7518 section 3.5: MGF1 with the same hash, salt as long as the hash.
-      if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
-          EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) != 1 ||
-          EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, HashBytes(alg)) != 1) {
-        return false;
-      }
-    } else if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1) {
-      return false;
-    }
-  }
+  if (key.family == KeyFamily::kRsa && !SetRsaPadding(pctx, alg, md)) return false;
   return EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
                           signature.size(), reinterpret_cast<const unsigned char*>(input.data()),
                           input.size()) == 1;
+}
+
+// RSA and EC: hash the input with the pre-fetched digest, then verify the hash
+// on a copy of the key's template context. Same checks as DigestVerify (the
+// template carries the padding and the signature digest, so OpenSSL still
+// builds and compares the DigestInfo / checks the hash length), at a fraction
+// of the cost: no method fetch, no key export, no digest fetch per call.
+bool PrehashVerify(const VerifyKey::Impl& key, Alg alg, std::string_view input,
+                   std::string_view signature) {
+  const EVP_PKEY_CTX* tmpl = key.verifiers[static_cast<size_t>(alg)].get();
+  if (tmpl == nullptr) return DigestVerify(key, alg, input, signature);
+  unsigned char hash[EVP_MAX_MD_SIZE];
+  unsigned int hash_len = 0;
+  if (EVP_Digest(input.data(), input.size(), hash, &hash_len, Digest(alg), nullptr) != 1) {
+    return false;
+  }
+  // EVP_PKEY_CTX_dup only reads its argument (it takes references to the key
+  // and the method and duplicates the provider context), so concurrent verifies
+  // may share one template.
+  PkeyCtxPtr ctx(EVP_PKEY_CTX_dup(tmpl));
+  if (!ctx) return false;
+  return EVP_PKEY_verify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
+                         signature.size(), hash, hash_len) == 1;
+}
+
+// Appends a DER INTEGER holding the unsigned big-endian `bytes` (minimal: no
+// leading zero bytes except one before a high bit).
+void AppendDerInteger(const unsigned char* bytes, size_t n, unsigned char*& out) {
+  while (n > 1 && bytes[0] == 0) {
+    ++bytes;
+    --n;
+  }
+  const bool pad = (bytes[0] & 0x80) != 0;
+  *out++ = 0x02;
+  *out++ = static_cast<unsigned char>(n + (pad ? 1 : 0));  // <= 67: short form
+  if (pad) *out++ = 0x00;
+  std::memcpy(out, bytes, n);
+  out += n;
+}
+
+// 1 <= v <= order - 1, for big-endian values of the same length.
+bool InRange(const unsigned char* v, const unsigned char* order, size_t n) {
+  bool nonzero = false;
+  for (size_t i = 0; i < n; ++i) nonzero |= v[i] != 0;
+  return nonzero && std::memcmp(v, order, n) < 0;
 }
 
 // JWS ECDSA signatures are r||s, each exactly the coordinate size (RFC 7518
 // section 3.4). Range-checked here, then re-encoded as the DER EVP expects.
 bool VerifyEcdsa(const VerifyKey::Impl& key, Alg alg, std::string_view input,
                  std::string_view signature) {
-  const int n = key.coordinate_bytes;
-  if (signature.size() != static_cast<size_t>(2 * n)) return false;
-  const auto* bytes = reinterpret_cast<const unsigned char*>(signature.data());
-  BnPtr r(BN_bin2bn(bytes, n, nullptr));
-  BnPtr s(BN_bin2bn(bytes + n, n, nullptr));
-  if (!r || !s) return false;
-  if (BN_is_zero(r.get()) || BN_is_zero(s.get()) || BN_cmp(r.get(), key.order) >= 0 ||
-      BN_cmp(s.get(), key.order) >= 0) {
+  const size_t n = static_cast<size_t>(key.coordinate_bytes);
+  if (n == 0 || n > static_cast<size_t>(kMaxCoordinateBytes) || signature.size() != 2 * n) {
     return false;
   }
-  ECDSA_SIG* sig = ECDSA_SIG_new();
-  if (!sig) return false;
-  ECDSA_SIG_set0(sig, r.release(), s.release());  // sig owns r and s now
-  unsigned char* der = nullptr;
-  int der_len = i2d_ECDSA_SIG(sig, &der);
-  ECDSA_SIG_free(sig);
-  if (der_len <= 0) return false;
-  bool ok = DigestVerify(key, alg, input,
-                         std::string_view(reinterpret_cast<char*>(der), static_cast<size_t>(der_len)));
-  OPENSSL_free(der);
-  return ok;
+  const auto* r = reinterpret_cast<const unsigned char*>(signature.data());
+  const unsigned char* s = r + n;
+  if (!InRange(r, key.order_bytes.data(), n) || !InRange(s, key.order_bytes.data(), n)) {
+    return false;
+  }
+  // SEQUENCE { INTEGER r, INTEGER s }: at most 3 + 2 * (2 + 67) bytes.
+  unsigned char body[2 * (2 + kMaxCoordinateBytes + 1)];
+  unsigned char* end = body;
+  AppendDerInteger(r, n, end);
+  AppendDerInteger(s, n, end);
+  const size_t body_len = static_cast<size_t>(end - body);
+  unsigned char der[3 + sizeof(body)];
+  size_t der_len = 0;
+  der[der_len++] = 0x30;
+  if (body_len >= 0x80) der[der_len++] = 0x81;  // P-521: long form, one length byte
+  der[der_len++] = static_cast<unsigned char>(body_len);
+  std::memcpy(der + der_len, body, body_len);
+  der_len += body_len;
+  return PrehashVerify(key, alg, input,
+                       std::string_view(reinterpret_cast<const char*>(der), der_len));
 }
 
 bool VerifyHmac(const VerifyKey::Impl& key, Alg alg, std::string_view input,
@@ -102,6 +152,33 @@ bool VerifyHmac(const VerifyKey::Impl& key, Alg alg, std::string_view input,
 }
 
 }  // namespace
+
+void PrepareVerifiers(VerifyKey::Impl& key) {
+  if (key.family != KeyFamily::kRsa && key.family != KeyFamily::kEc) return;
+  if (!key.pkey) return;
+  if (key.family == KeyFamily::kEc) {
+    if (key.order == nullptr || key.coordinate_bytes <= 0 ||
+        key.coordinate_bytes > kMaxCoordinateBytes ||
+        BN_bn2binpad(key.order, key.order_bytes.data(), key.coordinate_bytes) !=
+            key.coordinate_bytes) {
+      key.coordinate_bytes = 0;  // VerifyEcdsa then refuses every signature
+      return;
+    }
+  }
+  for (size_t i = 0; i < kAlgCount; ++i) {
+    const Alg alg = static_cast<Alg>(i);
+    if (!key.algs.Contains(alg) || FamilyOf(alg) != key.family) continue;
+    const EVP_MD* md = Digest(alg);
+    PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key.pkey.get(), nullptr));
+    if (!ctx || md == nullptr || EVP_PKEY_verify_init(ctx.get()) != 1 ||
+        (key.family == KeyFamily::kRsa && !SetRsaPadding(ctx.get(), alg, md)) ||
+        EVP_PKEY_CTX_set_signature_md(ctx.get(), md) != 1) {
+      ERR_clear_error();
+      continue;  // left empty: Verify falls back to a per-call init
+    }
+    key.verifiers[i] = std::move(ctx);
+  }
+}
 
 absl::StatusOr<VerifyKey> VerifyKey::Hmac(std::string secret, std::string kid, Alg alg) {
   if (FamilyOf(alg) != KeyFamily::kOct) {
@@ -132,7 +209,7 @@ absl::Status VerifyKey::Verify(Alg alg, std::string_view signing_input,
     case KeyFamily::kRsa:
       // EVP also checks this; checking first keeps short or padded inputs out.
       ok = signature.size() == static_cast<size_t>(EVP_PKEY_get_size(key.pkey.get())) &&
-           DigestVerify(key, alg, signing_input, signature);
+           PrehashVerify(key, alg, signing_input, signature);
       break;
     case KeyFamily::kEc:
       ok = VerifyEcdsa(key, alg, signing_input, signature);
