@@ -262,6 +262,9 @@ class AdminApi(unittest.TestCase):
              "limits.requests_per_minute"),
             ({"name": unique("bad"), "colour": "red"}, "colour"),
             ({"name": "_reserved"}, "name"),
+            ({"name": unique("bad"), "guardrail": {"pii": {"EMAIL": "WRONG"}}}, "guardrail.pii.EMAIL"),
+            ({"name": unique("bad"), "guardrail": {"regexes": [
+                {"name": "r", "pattern": "(", "action": "BLOCK"}]}}, "guardrail.regexes[0].pattern"),
         ]
         for doc, field in cases:
             with self.subTest(doc=doc):
@@ -649,6 +652,20 @@ class Residency(unittest.TestCase):
         self.assertEqual(status, 400, body)
         self.assertEqual(err_of(body)["code"], "region_unavailable")
 
+    def test_async_job_fails_region_unavailable(self):
+        status, _, body = call("POST", "/v1/async/invocations", ASYNC_BODY, bearer(EU_KEY))
+        self.assertEqual(status, 202, body)
+        inv = body["request_id"]
+
+        def done():
+            status, _, rec = call("GET", f"/v1/async/invocations/{inv}", None, bearer(EU_KEY))
+            self.assertEqual(status, 200, rec)
+            return rec if rec["status"] in ("failed", "completed", "cancelled") else None
+
+        rec = wait_until(done, 10, what="the eu tenant's async job to end")
+        self.assertEqual(rec["status"], "failed", rec)
+        self.assertEqual(rec["error"]["code"], "region_unavailable", rec)
+
     def test_served_on_node_in_region(self):
         srv = start_server(region="eu-west-1")
         try:
@@ -715,6 +732,46 @@ class Guardrails(unittest.TestCase):
                 self.assertTrue(chunks, raw)
                 self.assertNotIn(EMAIL, text)
                 self.assertIn("{EMAIL}", text)
+
+    def test_stream_card_blocked(self):
+        status, _, raw = SRV.json_request(
+            "POST", "/v1/chat/completions",
+            {"model": "builtin", "stream": True,
+             "messages": [{"role": "user", "content": f"My card is {CARD_OK}. Is it valid?"}]},
+            bearer(GUARDED_KEY), timeout=20)
+        self.assertEqual(status, 200, raw)
+        text, chunks = sse_text(raw)
+        self.assertEqual(text, BLOCKED_IN)
+        finishes = [c["choices"][0]["finish_reason"] for c in chunks
+                    if c.get("choices") and c["choices"][0].get("finish_reason")]
+        self.assertEqual(finishes, ["content_filter"], chunks)
+        self.assertNotIn(b"4111", raw)
+
+    def test_anthropic_stream_output_anonymized(self):
+        status, _, raw = SRV.json_request(
+            "POST", "/v1/messages",
+            {"model": "builtin", "max_tokens": 200, "stream": True,
+             "messages": [{"role": "user", "content": EMAIL_CONTEXT}]},
+            bearer(OUTGUARD_KEY), timeout=20)
+        self.assertEqual(status, 200, raw)
+        self.assertNotIn(EMAIL.encode(), raw)
+        text = "".join(json.loads(d).get("delta", {}).get("text", "")
+                       for name, d in parse_sse(raw.decode()) if name == "content_block_delta")
+        self.assertIn("{EMAIL}", text)
+        self.assertNotIn(EMAIL, text)
+
+    def test_bedrock_converse_anonymized_and_blocked(self):
+        path = "/model/builtin/converse"
+        status, _, body = aws_post(path, {"messages": [{"role": "user", "content": [{"text": EMAIL_CONTEXT}]}]},
+                                   AKID_GUARDED, SECRET_GUARDED)
+        self.assertEqual(status, 200, body)
+        self.assertIn("{EMAIL}", body["output"]["message"]["content"][0]["text"])
+        self.assertNotIn(EMAIL, json.dumps(body))
+        status, _, body = aws_post(path, {"messages": [{"role": "user", "content": [
+            {"text": f"My card is {CARD_OK}. Is it valid?"}]}]}, AKID_GUARDED, SECRET_GUARDED)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["output"]["message"]["content"][0]["text"], BLOCKED_IN)
+        self.assertEqual(body["stopReason"], "content_filtered")
 
     def test_output_only_policy_anonymizes_answer(self):
         status, _, body = chat(bearer(OUTGUARD_KEY), content=EMAIL_CONTEXT)
