@@ -39,7 +39,9 @@ asio::awaitable<absl::StatusOr<HttpResponse>> Messages(HttpRequest& http, Gatewa
   const auto started = std::chrono::steady_clock::now();
   auto body = ParseBody(http);
   if (!body.ok()) co_return body.status();
-  auto request = models::anthropic::ParseChatRequest(*body);
+  // The model may be left out: the tenant's default model applies (the gate
+  // answers "model: is required" when the tenant has none).
+  auto request = models::anthropic::ParseChatRequest(*body, {.require_model = false});
   if (!request.ok()) co_return request.status();
   if (!request->stream) {
     models::UpstreamTiming timing;

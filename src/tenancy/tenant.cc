@@ -28,7 +28,7 @@ absl::Status ReadCount(const json& obj, const char* key, std::string_view path, 
 absl::Status CheckKeys(const json& obj, std::string_view path,
                        std::initializer_list<std::string_view> known) {
   if (!obj.is_object()) {
-    return absl::InvalidArgumentError(StrCat(path, ": must be an object"));
+    return absl::InvalidArgumentError(StrCat(path.empty() ? "body" : path, ": must be an object"));
   }
   for (auto it = obj.begin(); it != obj.end(); ++it) {
     bool found = false;
@@ -60,7 +60,7 @@ bool ValidTenantId(std::string_view name) {
 
 absl::StatusOr<Tenant> ParseTenant(const json& doc, std::string_view path, const Tenant* base) {
   Tenant t = base ? *base : Tenant{};
-  if (absl::Status s = CheckKeys(doc, path.empty() ? "body" : path,
+  if (absl::Status s = CheckKeys(doc, path,
                                  {"name", "status", "models", "limits", "budgets", "region",
                                   "isolation", "guardrail", "source", "created_ms",
                                   "updated_ms"});
