@@ -26,7 +26,11 @@ struct PkeyCtxFree {
 };
 using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
 using BnPtr = std::unique_ptr<BIGNUM, BnFree>;
+struct MdCtxFree {
+  void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); }
+};
 using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree>;
+using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
 
 inline constexpr size_t kAlgCount = static_cast<size_t>(Alg::kHS512) + 1;
 inline constexpr int kMaxCoordinateBytes = 66;  // P-521
@@ -48,6 +52,9 @@ struct VerifyKey::Impl {
   // key export an init costs, so the templates are only read and may be shared
   // by threads. Empty when preparing failed; verify then initialises per call.
   std::array<PkeyCtxPtr, kAlgCount> verifiers;
+  // OKP (EdDSA, no separate hash): the same idea one level up, an EVP_MD_CTX
+  // after EVP_DigestVerifyInit; each verify works on an EVP_MD_CTX_copy_ex of it.
+  MdCtxPtr eddsa_verifier;
   // EC: the group order, big-endian, coordinate_bytes long (range checks of r, s).
   std::array<unsigned char, kMaxCoordinateBytes> order_bytes{};
 };

@@ -27,10 +27,6 @@ const EVP_MD* Digest(Alg alg) {
   }
 }
 
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); }
-};
-
 bool IsPss(Alg alg) { return alg == Alg::kPS256 || alg == Alg::kPS384 || alg == Alg::kPS512; }
 
 // The padding each RSA alg needs; RFC 7518 section 3.5 for PSS: MGF1 with the
@@ -49,7 +45,7 @@ bool SetRsaPadding(EVP_PKEY_CTX* pctx, Alg alg, const EVP_MD* md) {
 // expects (DER for ECDSA).
 bool DigestVerify(const VerifyKey::Impl& key, Alg alg, std::string_view input,
                   std::string_view signature) {
-  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  MdCtxPtr ctx(EVP_MD_CTX_new());
   if (!ctx) return false;
   EVP_PKEY_CTX* pctx = nullptr;  // owned by ctx
   const EVP_MD* md = alg == Alg::kEdDSA ? nullptr : Digest(alg);
@@ -81,6 +77,19 @@ bool PrehashVerify(const VerifyKey::Impl& key, Alg alg, std::string_view input,
   if (!ctx) return false;
   return EVP_PKEY_verify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
                          signature.size(), hash, hash_len) == 1;
+}
+
+// Ed25519 on a copy of the key's initialised EVP_MD_CTX (see ossl.h).
+bool VerifyEddsa(const VerifyKey::Impl& key, Alg alg, std::string_view input,
+                 std::string_view signature) {
+  if (!key.eddsa_verifier) return DigestVerify(key, alg, input, signature);
+  MdCtxPtr ctx(EVP_MD_CTX_new());
+  // EVP_MD_CTX_copy_ex only reads its source (it duplicates the provider
+  // context), so concurrent verifies may share one template.
+  if (!ctx || EVP_MD_CTX_copy_ex(ctx.get(), key.eddsa_verifier.get()) != 1) return false;
+  return EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
+                          signature.size(), reinterpret_cast<const unsigned char*>(input.data()),
+                          input.size()) == 1;
 }
 
 // Appends a DER INTEGER holding the unsigned big-endian `bytes` (minimal: no
@@ -154,8 +163,21 @@ bool VerifyHmac(const VerifyKey::Impl& key, Alg alg, std::string_view input,
 }  // namespace
 
 void PrepareVerifiers(VerifyKey::Impl& key) {
-  if (key.family != KeyFamily::kRsa && key.family != KeyFamily::kEc) return;
   if (!key.pkey) return;
+  if (key.family == KeyFamily::kOkp) {
+    MdCtxPtr ctx(EVP_MD_CTX_new());
+    MdCtxPtr probe(EVP_MD_CTX_new());
+    // Kept only if a copy of it can be made (so Verify never depends on a
+    // template that cannot be copied).
+    if (ctx && probe &&
+        EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key.pkey.get()) == 1 &&
+        EVP_MD_CTX_copy_ex(probe.get(), ctx.get()) == 1) {
+      key.eddsa_verifier = std::move(ctx);
+    }
+    ERR_clear_error();
+    return;
+  }
+  if (key.family != KeyFamily::kRsa && key.family != KeyFamily::kEc) return;
   if (key.family == KeyFamily::kEc) {
     if (key.order == nullptr || key.coordinate_bytes <= 0 ||
         key.coordinate_bytes > kMaxCoordinateBytes ||
@@ -215,7 +237,7 @@ absl::Status VerifyKey::Verify(Alg alg, std::string_view signing_input,
       ok = VerifyEcdsa(key, alg, signing_input, signature);
       break;
     case KeyFamily::kOkp:
-      ok = signature.size() == 64 && DigestVerify(key, alg, signing_input, signature);
+      ok = signature.size() == 64 && VerifyEddsa(key, alg, signing_input, signature);
       break;
     case KeyFamily::kOct:
       ok = VerifyHmac(key, alg, signing_input, signature);
