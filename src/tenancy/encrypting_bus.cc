@@ -87,11 +87,19 @@ std::string EncryptingBus::LeasedTenant(const std::string& id, bool forget) cons
 
 asio::awaitable<absl::StatusOr<bus::EnqueueResult>> EncryptingBus::Enqueue(
     NewJob job, std::vector<Event> events) {
+  // A new job is what we just sealed: hand back the plaintext rather than
+  // open what was written (this is the submit path). An idempotent hit
+  // returns the stored job, which is opened.
+  std::string plain = job.payload;
   if (absl::Status s = SealJob(job); !s.ok()) co_return s;
   if (absl::Status s = SealEvents(events); !s.ok()) co_return s;
   auto r = co_await inner_.Enqueue(std::move(job), std::move(events));
   if (!r.ok()) co_return r;
-  if (absl::Status s = OpenJob(r->job); !s.ok()) co_return s;
+  if (r->created) {
+    r->job.payload = std::move(plain);
+  } else if (absl::Status s = OpenJob(r->job); !s.ok()) {
+    co_return s;
+  }
   co_return r;
 }
 
