@@ -586,8 +586,10 @@ def invoke_stream_events(data: bytes) -> "list[dict]":
 def sigv4_headers(method: str, host: str, path: str, body: bytes, access_key: str, secret: str,
                   region: str = "us-east-1", service: str = "bedrock",
                   when: "datetime.datetime | None" = None,
-                  extra: "dict[str, str] | None" = None) -> "dict[str, str]":
-    """Headers (incl. Authorization) signing a request with AWS Signature Version 4."""
+                  extra: "dict[str, str] | None" = None,
+                  query: "dict[str, str] | None" = None) -> "dict[str, str]":
+    """Headers (incl. Authorization) signing a request with AWS Signature Version 4.
+    `query` is the request's query string as a dict (signed in canonical order)."""
     when = when or datetime.datetime.now(datetime.timezone.utc)
     amz_date = when.strftime("%Y%m%dT%H%M%SZ")
     day = amz_date[:8]
@@ -600,7 +602,10 @@ def sigv4_headers(method: str, host: str, path: str, body: bytes, access_key: st
     signed = ";".join(names)
     # The URI path is encoded once more for every service but S3.
     canonical_path = urllib.parse.quote(path, safe="/-_.~")
-    canonical = "\n".join([method, canonical_path, "", canonical_headers, signed, payload_hash])
+    q = lambda v: urllib.parse.quote(str(v), safe="-_.~")  # noqa: E731
+    canonical_query = "&".join(f"{q(k)}={q(v)}" for k, v in sorted((query or {}).items()))
+    canonical = "\n".join([method, canonical_path, canonical_query, canonical_headers, signed,
+                           payload_hash])
     scope = f"{day}/{region}/{service}/aws4_request"
     to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope,
                          hashlib.sha256(canonical.encode()).hexdigest()])

@@ -21,9 +21,6 @@ is one class each:
 
 from __future__ import annotations
 
-import datetime
-import hashlib
-import hmac
 import json
 import os
 import socket
@@ -31,6 +28,7 @@ import tempfile
 import time
 import urllib.parse
 
+import fake_upstreams
 from basalt_proc import BasaltServer, error_envelope, wait_until
 from fake_upstreams import FakeUpstream, Slow
 
@@ -78,29 +76,9 @@ def tenancy_config(tenants: "list[str]", tenant_docs: "dict[str, dict] | None" =
 
 def sigv4_headers(method: str, host: str, path: str, query: "dict[str, str]", body: bytes, akid: str,
                   secret: str, region: str = "us-east-1", service: str = "bedrock") -> "dict[str, str]":
-    """SigV4 headers (the same signer as test_async.sigv4)."""
-    amz_date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    day = amz_date[:8]
-    payload_hash = hashlib.sha256(body).hexdigest()
-    headers = {"host": host, "x-amz-date": amz_date, "x-amz-content-sha256": payload_hash}
-    if body:
-        headers["content-type"] = "application/json"
-    names = sorted(headers)
-    canonical_headers = "".join(f"{n}:{headers[n].strip()}\n" for n in names)
-    signed = ";".join(names)
-    q = lambda s: urllib.parse.quote(str(s), safe="-_.~")  # noqa: E731
-    canonical_query = "&".join(f"{q(k)}={q(v)}" for k, v in sorted(query.items()))
-    canonical = "\n".join([method, urllib.parse.quote(path, safe="/-_.~"), canonical_query,
-                           canonical_headers, signed, payload_hash])
-    scope = f"{day}/{region}/{service}/aws4_request"
-    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
-    k = ("AWS4" + secret).encode()
-    for part in (day, region, service, "aws4_request"):
-        k = hmac.new(k, part.encode(), hashlib.sha256).digest()
-    sig = hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()
-    out = {n: headers[n] for n in names if n != "host"}
-    out["authorization"] = f"AWS4-HMAC-SHA256 Credential={akid}/{scope}, SignedHeaders={signed}, Signature={sig}"
-    return out
+    """SigV4 headers for a request with a query string (fake_upstreams' signer)."""
+    return fake_upstreams.sigv4_headers(method, host, path, body, akid, secret, region=region,
+                                        service=service, query=query)
 
 
 # ----------------------------------------------------------------------------- principals
