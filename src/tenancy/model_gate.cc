@@ -224,24 +224,40 @@ void ModelGate::Finish(Admission& a, const absl::Status& status, const models::U
   if (metrics_) metrics_->Observe(a.ctx.tenant, status, usage, cost);
 }
 
-asio::awaitable<absl::StatusOr<ChatResponse>> ModelGate::Chat(const RequestContext& ctx,
-                                                              ChatRequest request,
-                                                              models::UpstreamTiming* timing) {
-  TenantPtr tenant = PolicyFor(ctx.tenant);
-  if (absl::Status s = ApplyModelPolicy(*tenant, request, options_); !s.ok()) {
+absl::StatusOr<ModelGate::Prepared> ModelGate::Prepare(const RequestContext& ctx,
+                                                      ChatRequest& request) {
+  Prepared p;
+  p.tenant = PolicyFor(ctx.tenant);
+  if (absl::Status s = ApplyModelPolicy(*p.tenant, request, options_); !s.ok()) {
     if (metrics_) metrics_->Reject(ctx.tenant, RejectionReason(s));
-    co_return s;
+    return s;
   }
-  Intervention input = GuardInput(*tenant, request);
+  Intervention input = GuardInput(*p.tenant, request);
   if (input.any()) Intervened(ctx, request.model, "input", input);
-  if (input.blocked) co_return BlockedResponse(request.model, input.message);
-  auto admitted = Admit(ctx, *tenant, request.model, InputUpperBound(request, options_),
+  if (input.blocked) {
+    p.blocked_message = std::move(input.message);
+    return p;
+  }
+  auto admitted = Admit(ctx, *p.tenant, request.model, InputUpperBound(request, options_),
                         request.max_tokens.value_or(0));
   if (!admitted.ok()) {
     if (metrics_) metrics_->Reject(ctx.tenant, RejectionReason(admitted.status()));
-    co_return admitted.status();
+    return admitted.status();
   }
-  Admission& a = **admitted;
+  p.admission = *std::move(admitted);
+  return p;
+}
+
+asio::awaitable<absl::StatusOr<ChatResponse>> ModelGate::Chat(const RequestContext& ctx,
+                                                              ChatRequest request,
+                                                              models::UpstreamTiming* timing) {
+  auto prepared = Prepare(ctx, request);
+  if (!prepared.ok()) co_return prepared.status();
+  if (prepared->blocked_message) {
+    co_return BlockedResponse(request.model, *prepared->blocked_message);
+  }
+  const TenantPtr tenant = prepared->tenant;
+  Admission& a = *prepared->admission;
   auto answer = co_await deps_.router->Chat(a.ctx, std::move(request), timing);
   Finish(a, answer.status(), answer.ok() ? answer->usage : models::Usage{});
   if (!answer.ok()) co_return answer.status();
@@ -252,21 +268,13 @@ asio::awaitable<absl::StatusOr<ChatResponse>> ModelGate::Chat(const RequestConte
 
 asio::awaitable<absl::StatusOr<std::unique_ptr<models::ChatStream>>> ModelGate::StreamChat(
     const RequestContext& ctx, ChatRequest request, models::UpstreamTiming* timing) {
-  TenantPtr tenant = PolicyFor(ctx.tenant);
-  if (absl::Status s = ApplyModelPolicy(*tenant, request, options_); !s.ok()) {
-    if (metrics_) metrics_->Reject(ctx.tenant, RejectionReason(s));
-    co_return s;
+  auto prepared = Prepare(ctx, request);
+  if (!prepared.ok()) co_return prepared.status();
+  if (prepared->blocked_message) {
+    co_return BlockedStream(request.model, *std::move(prepared->blocked_message));
   }
-  Intervention input = GuardInput(*tenant, request);
-  if (input.any()) Intervened(ctx, request.model, "input", input);
-  if (input.blocked) co_return BlockedStream(request.model, input.message);
-  auto admitted = Admit(ctx, *tenant, request.model, InputUpperBound(request, options_),
-                        request.max_tokens.value_or(0));
-  if (!admitted.ok()) {
-    if (metrics_) metrics_->Reject(ctx.tenant, RejectionReason(admitted.status()));
-    co_return admitted.status();
-  }
-  std::unique_ptr<Admission> a = *std::move(admitted);
+  const TenantPtr tenant = prepared->tenant;
+  std::unique_ptr<Admission> a = std::move(prepared->admission);
   auto stream = co_await deps_.router->StreamChat(a->ctx, std::move(request), timing);
   if (!stream.ok()) {
     Finish(*a, stream.status(), {});

@@ -32,6 +32,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -126,6 +127,14 @@ class ModelGate final : public models::ModelProvider {
   struct Admission;  // what a call holds while it runs (gate_admission.h)
 
  private:
+  // The steps before a chat call: model policy, input guardrails, admission.
+  // A blocked input sets `blocked_message` (no admission: nothing is charged).
+  struct Prepared {
+    TenantPtr tenant;
+    std::unique_ptr<Admission> admission;
+    std::optional<std::string> blocked_message;
+  };
+  absl::StatusOr<Prepared> Prepare(const RequestContext& ctx, models::ChatRequest& request);
   absl::StatusOr<std::unique_ptr<Admission>> Admit(const RequestContext& ctx, const Tenant& tenant,
                                                    std::string_view model, int64_t input_bound,
                                                    int64_t max_output);
