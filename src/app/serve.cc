@@ -15,6 +15,7 @@
 #include "app/tenancy_wiring.h"
 #include "app/gateway_wiring.h"
 #include "app/system_routes.h"
+#include "app/rag_wiring.h"
 #include "core/blocking_pool.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -172,6 +173,13 @@ int RunServe(const ConfigSources& sources, AsyncRole role) {
     return 2;
   }
   AddTenancyRoutes(tenancy, *(*async_runtime)->bus, blocking, api_routes, server.io_context(0));
+  auto rag_runtime = BuildRag(config, role == AsyncRole::kServe, server, api_routes, registry,
+                              blocking, async_store, *(*async_runtime)->bus, *tenancy.gate,
+                              tenancy.cipher.get());
+  if (!rag_runtime.ok()) {
+    std::cerr << "basalt: rag: " << rag_runtime.status().message() << "\n";
+    return 2;
+  }
   if (absl::Status s = server.Listen(); !s.ok()) {
     std::cerr << "basalt: " << s.message() << "\n";
     return 2;
@@ -189,6 +197,7 @@ int RunServe(const ConfigSources& sources, AsyncRole role) {
   }
   // Pool work may still resume coroutines on the server's io_contexts: finish it
   // before the server (declared later) is destroyed.
+  rag_runtime->reset();
   blocking.Join();
   async_runtime->reset();
   log::Info("stopped");

@@ -92,6 +92,19 @@ struct TenancyConfig {
   int64_t audit_queue = 65'536;
 };
 
+// The RAG pattern (docs/RAG.md).
+struct RagConfig {
+  std::vector<std::string> allowed_directories;  // roots LOCAL_DIRECTORY sources may read
+  int64_t max_document_bytes = 64ll << 20;
+  int64_t max_pages = 1000;
+  int64_t max_extract_ms = 120'000;
+  bool ocr = true;
+  int64_t ocr_dpi = 300;
+  int64_t workers = 2;                 // ingestion jobs at a time in this process
+  std::string embedding_model = "builtin-embed";
+  int64_t save_interval_ms = 10'000;   // how often changed vector indexes are saved
+};
+
 // A section of basalt.yaml read as a JSON document and validated by the part
 // that owns it (tenants, auth.roles, auth.jwt, models.prices, regions).
 struct StructuredSection {
@@ -111,6 +124,7 @@ struct Config {
   std::vector<std::string> admin_keys;  // auth.admin_keys: "[TENANT:]KEY", every permission
   std::string region = "local";         // region: where this node and its data directory are
   TenancyConfig tenancy;
+  RagConfig rag;
   // File-only sections, by key. Absent keys are absent from the map.
   std::map<std::string, StructuredSection> structured;
   const nlohmann::json& Section(std::string_view key) const;

@@ -6,7 +6,7 @@
 namespace basalt {
 namespace {
 
-constexpr std::array<std::pair<Permission, std::string_view>, 9> kNames = {{
+constexpr std::array<std::pair<Permission, std::string_view>, 11> kNames = {{
     {Permission::kModelsInvoke, "models:invoke"},
     {Permission::kAsyncWrite, "async:write"},
     {Permission::kAsyncRead, "async:read"},
@@ -16,6 +16,8 @@ constexpr std::array<std::pair<Permission, std::string_view>, 9> kNames = {{
     {Permission::kUsageRead, "usage:read"},
     {Permission::kAuditRead, "audit:read"},
     {Permission::kAdminTenants, "admin:tenants"},
+    {Permission::kKbWrite, "kb:write"},
+    {Permission::kKbRead, "kb:read"},
 }};
 
 }  // namespace

@@ -24,11 +24,13 @@ enum class Permission : uint32_t {
   kUsageRead = 1u << 6,       // usage:read      GET /v1/usage
   kAuditRead = 1u << 7,       // audit:read      GET /v1/audit
   kAdminTenants = 1u << 8,    // admin:tenants   /v1/admin/*: tenants, keys, reads across tenants
+  kKbWrite = 1u << 9,         // kb:write        knowledge bases, data sources, documents, ingestion
+  kKbRead = 1u << 10,         // kb:read         knowledge bases and documents, retrieve, answer
 };
 
 using PermissionSet = uint32_t;
 
-inline constexpr PermissionSet kAllPermissions = (1u << 9) - 1;
+inline constexpr PermissionSet kAllPermissions = (1u << 11) - 1;
 // Everything a tenant may do inside its own tenant (no admin:tenants).
 inline constexpr PermissionSet kTenantPermissions =
     kAllPermissions & ~static_cast<PermissionSet>(Permission::kAdminTenants);

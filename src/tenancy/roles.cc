@@ -19,7 +19,8 @@ RoleTable::RoleTable() {
   roles_["admin"] = kAllPermissions;
   roles_["tenant_admin"] = kTenantPermissions;
   roles_["developer"] = Bits({P::kModelsInvoke, P::kAsyncWrite, P::kAsyncRead, P::kRulesWrite,
-                              P::kRulesRead, P::kDlqWrite, P::kUsageRead});
+                              P::kRulesRead, P::kDlqWrite, P::kUsageRead, P::kKbWrite,
+                              P::kKbRead});
   roles_["invoker"] = Bits({P::kModelsInvoke});
 }
 

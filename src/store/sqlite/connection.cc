@@ -128,6 +128,25 @@ absl::Status Statement::Run() {
   }
 }
 
+absl::Status Statement::BindBlob(int index, std::string_view bytes) {
+  const char* data = bytes.data() != nullptr ? bytes.data() : "";
+  int rc = sqlite3_bind_blob64(stmt_, index, data, bytes.size(), SQLITE_STATIC);
+  if (rc != SQLITE_OK) return SqliteStatus(rc, db_, StrCat("binding parameter ", index));
+  return absl::OkStatus();
+}
+
+absl::Status Statement::BindDouble(int index, double value) {
+  int rc = sqlite3_bind_double(stmt_, index, value);
+  if (rc != SQLITE_OK) return SqliteStatus(rc, db_, StrCat("binding parameter ", index));
+  return absl::OkStatus();
+}
+
+std::string_view Statement::ColumnBlob(int column) const {
+  const void* data = sqlite3_column_blob(stmt_, column);
+  if (data == nullptr) return {};
+  return {static_cast<const char*>(data), static_cast<size_t>(sqlite3_column_bytes(stmt_, column))};
+}
+
 std::string_view Statement::ColumnText(int column) const {
   const unsigned char* text = sqlite3_column_text(stmt_, column);
   if (text == nullptr) return {};

@@ -1,7 +1,7 @@
 // Connection: one sqlite3 handle with its cache of prepared statements, and
 // Statement, a borrowed cached statement that resets itself when it goes out of
-// scope. The SQLite adapter's building blocks; nothing outside store/sqlite/
-// includes this header.
+// scope. The SQLite adapters' building blocks (the Store adapter here, and the
+// RAG document database in rag/kb/); ports never expose it.
 //
 // Thread-safety: a Connection is used by one thread at a time (ConnectionPool
 // hands each to one caller). Connections are opened in SQLite's multi-thread
@@ -92,6 +92,9 @@ class Statement {
 
   [[nodiscard]] absl::Status BindText(int index, std::string_view text);
   [[nodiscard]] absl::Status BindInt(int index, int64_t value);
+  // Binds bytes as a BLOB, without a copy (as BindText).
+  [[nodiscard]] absl::Status BindBlob(int index, std::string_view bytes);
+  [[nodiscard]] absl::Status BindDouble(int index, double value);
 
   // Advances one step: true when a row is ready, false when the statement is
   // done; an error Status mapped by SqliteStatus otherwise.
@@ -102,6 +105,10 @@ class Statement {
   // Valid until the next Step() or the Statement's destruction.
   std::string_view ColumnText(int column) const;
   int64_t ColumnInt(int column) const { return sqlite3_column_int64(stmt_, column); }
+  double ColumnDouble(int column) const { return sqlite3_column_double(stmt_, column); }
+  // A BLOB column's bytes; valid as ColumnText.
+  std::string_view ColumnBlob(int column) const;
+  bool ColumnIsNull(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
   // Rows changed by the last INSERT/UPDATE/DELETE on this connection.
   int64_t Changes() const { return sqlite3_changes64(db_); }
 
