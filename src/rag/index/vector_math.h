@@ -1,0 +1,51 @@
+// What the vector adapters share: the inner product, input checks, and a
+// bounded top-k collector.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "rag/vector_index.h"
+
+namespace basalt::rag {
+
+// The inner product of a[0, n) and b[0, n). Sixteen independent partial sums
+// so the compiler vectorises it without reassociating float additions.
+float Dot(const float* a, const float* b, size_t n);
+
+// kInvalidArgument unless `vector` has `dimensions` finite values. `what`
+// names the argument ("vector", "query vector").
+absl::Status CheckVector(std::span<const float> vector, int dimensions, std::string_view what);
+
+// kInvalidArgument unless k >= 1 and ef >= 0.
+absl::Status CheckQuery(const VectorQuery& query, int dimensions);
+
+// Keeps the k best (score, label) pairs offered: higher score first, ties by
+// lower label, so results are deterministic.
+class TopK {
+ public:
+  explicit TopK(size_t k) : k_(k) { heap_.reserve(std::min<size_t>(k, 4096)); }
+  size_t size() const { return heap_.size(); }
+  bool full() const { return heap_.size() >= k_; }
+  // Whether (score, label) would be kept now.
+  bool Accepts(float score, Label label) const {
+    return !full() || Better({label, score}, heap_.front());
+  }
+  void Offer(float score, Label label);
+  // The kept hits, best first. Leaves the collector empty.
+  std::vector<VectorHit> Take();
+
+  static bool Better(const VectorHit& a, const VectorHit& b) {
+    return a.score > b.score || (a.score == b.score && a.label < b.label);
+  }
+
+ private:
+  size_t k_;
+  std::vector<VectorHit> heap_;  // a heap whose front is the worst kept
+};
+
+}  // namespace basalt::rag
