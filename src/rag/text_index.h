@@ -11,7 +11,8 @@
 // Thread-safety: every method may be called from any thread (adapters lock or
 // use a connection per thread). Calls do disk I/O: BlockingPool only.
 //
-// Errors: kInvalidArgument (k < 1), kUnavailable (database busy past its
+// Errors: kInvalidArgument (k < 1), kFailedPrecondition (a label's text does
+// not match what it was added with), kUnavailable (database busy past its
 // timeout), kInternal (engine failure, with its message).
 #pragma once
 
@@ -44,10 +45,15 @@ class TextIndex {
  public:
   virtual ~TextIndex() = default;
   virtual size_t size() const = 0;
-  // Adds the entries in one transaction; a label already present is replaced.
+  // Adds the entries in one transaction. A label already present with the
+  // same text is left as it is (a retried batch is harmless); with another
+  // text the whole batch is refused with kFailedPrecondition, because a
+  // contentless engine cannot remove terms it was not given: Remove the label
+  // with its old text first.
   virtual absl::Status Add(std::span<const std::pair<Label, std::string_view>> entries) = 0;
   // Removes entries. `text` is what the label was added with (a contentless
-  // engine needs it to remove the terms). OK when absent.
+  // engine needs it to remove the terms); another text is kFailedPrecondition
+  // and removes nothing. OK when absent.
   virtual absl::Status Remove(std::span<const std::pair<Label, std::string_view>> entries) = 0;
   virtual absl::StatusOr<std::vector<TextHit>> Search(const TextQuery& query) const = 0;
 };
