@@ -41,8 +41,9 @@
 
 namespace basalt::api {
 
-// `region` goes into ARNs (knowledge-base and foundation-model ARNs).
+// `region` goes into ARNs (knowledge-base and foundation-model ARNs); pass
+// the node's configured region.
 void AddBedrockKbRoutes(net::Router& router, rag::KnowledgeBaseService& service,
-                        std::string region);
+                        std::string region = "local");
 
 }  // namespace basalt::api
