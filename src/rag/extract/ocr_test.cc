@@ -132,6 +132,17 @@ TEST(Ocr, ScannedPdfWithoutTextLayer) {
   EXPECT_FALSE(out->warnings.empty());
 }
 
+TEST(Ocr, UnmappedTextLayerIsRecognisedInstead) {
+  // A font with no Unicode map: poppler's text is glyph codes ("3HQČåQt\x03...").
+  const std::string pdf = ReadFileOrEmpty(SharedPath("corpora/pdf/issue-791-non-unicode-cmap.pdf"));
+  absl::StatusOr<Extracted> out = PdfExtractor(Pool()).Extract(pdf, {});
+  ASSERT_TRUE(out.ok()) << out.status();
+  ASSERT_EQ(out->pages.size(), 1u);
+  EXPECT_TRUE(out->pages[0].ocr);
+  EXPECT_NE(out->text.find("prost"), std::string::npos) << out->text;
+  EXPECT_FALSE(out->warnings.empty());
+}
+
 TEST(Ocr, EnginesAreReused) {
   OcrPool pool(OcrPool::Options{.datapath = "", .language = "eng", .max_engines = 1});
   Pix* pix = SmallPage();

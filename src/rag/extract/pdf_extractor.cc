@@ -35,6 +35,28 @@ std::string PageText(const poppler::page& page) {
   return std::string(Trim(text));
 }
 
+// Whether a page's text looks like glyph codes rather than Unicode: a font
+// with no usable ToUnicode map yields control characters (many fonts put the
+// space glyph at code 3) among letters shifted out of place.
+bool LooksUnmapped(std::string_view text) {
+  size_t controls = 0, visible = 0;
+  for (char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 && c != '\n' && c != '\t') {
+      ++controls;
+    } else if (c > 0x20 && (c & 0xC0) != 0x80) {
+      ++visible;
+    }
+  }
+  return controls >= 2 && controls * 20 >= visible;
+}
+
+void ControlsToSpaces(std::string* text) {
+  for (char& c : *text) {
+    if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') c = ' ';
+  }
+}
+
 // The page rendered in grey and recognised.
 absl::StatusOr<std::string> OcrPage(const poppler::page& page, const ExtractLimits& limits,
                                     OcrPool* ocr, const Deadline& deadline) {
@@ -100,7 +122,8 @@ absl::StatusOr<Extracted> PdfExtractor::Extract(std::string_view bytes,
         out.warnings.push_back(StrCat("page ", i + 1, " cannot be read; left empty"));
       } else {
         text = PageText(*page);
-        if (text.empty() && limits.ocr && ocr_ != nullptr) {
+        const bool unmapped = !text.empty() && LooksUnmapped(text);
+        if ((text.empty() || unmapped) && limits.ocr && ocr_ != nullptr) {
           absl::StatusOr<std::string> recognised = OcrPage(*page, limits, ocr_.get(), deadline);
           if (!recognised.ok() &&
               recognised.status().code() != absl::StatusCode::kInvalidArgument) {
@@ -109,11 +132,22 @@ absl::StatusOr<Extracted> PdfExtractor::Extract(std::string_view bytes,
           if (!recognised.ok()) {
             out.warnings.push_back(
                 StrCat("page ", i + 1, ": ", recognised.status().message(), "; left empty"));
+            text.clear();
           } else {
+            if (unmapped) {
+              out.warnings.push_back(StrCat("page ", i + 1,
+                                            ": the text layer does not map to Unicode; "
+                                            "recognised by OCR instead"));
+            }
             text = std::move(*recognised);
             span.ocr = true;
             ++out.ocr_pages;
           }
+        } else if (unmapped) {
+          ControlsToSpaces(&text);
+          out.warnings.push_back(StrCat("page ", i + 1,
+                                        ": the text layer does not map to Unicode and OCR is "
+                                        "off; kept as it is"));
         } else if (text.empty()) {
           out.warnings.push_back(StrCat("page ", i + 1, " has no text layer and OCR is off"));
         }

@@ -8,7 +8,10 @@
 // empty or whitespace is rendered at limits.ocr_dpi in grey (lowered so a page
 // is at most kMaxOcrPixels) and recognised when limits.ocr and an OcrPool is
 // given; its span is marked ocr=true and counted in ocr_pages. With OCR off
-// such a page stays empty and a warning says so.
+// such a page stays empty and a warning says so. A page whose text layer is
+// glyph codes rather than Unicode (control characters among the letters: a
+// font with no usable ToUnicode map) is recognised the same way, with a
+// warning; with OCR off its control characters become spaces.
 //
 // Errors: kInvalidArgument for a damaged file, a password-protected one, or
 // more pages than rag.max_pages; kDeadlineExceeded (rag.max_extract_ms),

@@ -1,0 +1,29 @@
+// Fuzzer for the PDF adapter (src/rag/extract): any bytes, OCR off, small
+// limits. It must never crash, and every result keeps the Extracted
+// invariants (rag/extract/invariants.h).
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "rag/extract/invariants.h"
+#include "rag/extract/pdf_extractor.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace basalt::rag;
+  ExtractLimits limits;
+  limits.max_bytes = 1u << 20;
+  limits.max_pages = 16;
+  limits.max_time = std::chrono::milliseconds(2000);
+  limits.ocr = false;
+  limits.max_text_bytes = 1u << 20;
+  static const extract::PdfExtractor pdf(nullptr);
+  const Extractor* extractors[] = {&pdf};
+  const std::string_view bytes(reinterpret_cast<const char*>(data), size);
+  for (const Extractor* extractor : extractors) {
+    absl::StatusOr<Extracted> out = extractor->Extract(bytes, limits);
+    if (out.ok() && !extract::CheckInvariants(*out).ok()) std::abort();
+  }
+  return 0;
+}
