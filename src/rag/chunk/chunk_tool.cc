@@ -4,13 +4,14 @@
 //
 //   rag_chunk_tool --corpus corpus.jsonl [--strategy DEFAULT] [--max-tokens 300]
 //                  [--overlap-percentage 20] [--target-mb 50] [--mode concat|docs]
-//                  [--iterations 3]
+//                  [--iterations 3] [--dump N]
 //
 // The input: each JSONL record's title, a blank line and its text; records
 // joined by blank lines, the whole repeated until it reaches --target-mb.
 // --mode concat chunks that as one document; --mode docs chunks each record
 // (each repetition) as its own document. Prints one JSON line with the
 // median of --iterations timed runs, wall clock and process CPU time.
+// --dump N prints the first N chunks to stderr, to look at.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -35,6 +36,7 @@ struct Options {
   double target_mb = 50;
   std::string mode = "concat";
   int iterations = 3;
+  int dump = 0;  // print the first N chunks to stderr
 };
 
 bool ParseArgs(int argc, char** argv, Options* o) {
@@ -48,6 +50,7 @@ bool ParseArgs(int argc, char** argv, Options* o) {
     else if (flag == "--target-mb") o->target_mb = std::atof(value);
     else if (flag == "--mode") o->mode = value;
     else if (flag == "--iterations") o->iterations = std::max(1, std::atoi(value));
+    else if (flag == "--dump") o->dump = std::atoi(value);
     else return false;
   }
   return argc % 2 == 1 && !o->corpus.empty() && (o->mode == "concat" || o->mode == "docs");
@@ -88,7 +91,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "usage: rag_chunk_tool --corpus FILE.jsonl [--strategy DEFAULT] [--max-tokens N]"
                  " [--overlap-percentage P] [--target-mb MB] [--mode concat|docs]"
-                 " [--iterations N]\n");
+                 " [--iterations N] [--dump N]\n");
     return 2;
   }
   nlohmann::json config_json = {{"chunkingStrategy", o.strategy}};
@@ -140,7 +143,14 @@ int main(int argc, char** argv) {
       chunks += out->size();
       for (const auto& c : *out) chunk_chars += c.text.size();
       if (it == 0) {
-        for (const auto& c : *out) chunk_tokens += basalt::models::builtin::CountTokens(c.text);
+        for (const auto& c : *out) {
+          chunk_tokens += basalt::models::builtin::CountTokens(c.text);
+          if (o.dump-- > 0) {
+            std::cerr << "--- [" << c.begin << ", " << c.end << ") "
+                      << basalt::models::builtin::CountTokens(c.text) << " tokens\n"
+                      << c.text << "\n";
+          }
+        }
       }
     }
     cpu_seconds.push_back(CpuSeconds() - cpu_start);
