@@ -4,6 +4,9 @@
 // max_engines), handed to one caller at a time and reused. Callers beyond
 // max_engines wait for a free engine.
 //
+// Destroy the pool before static destruction begins (tesseract's dictionary
+// cache is a static; engines ended after it leak their dictionaries).
+//
 // Thread-safety: every method may be called from many threads at once.
 // Recognize BLOCKS (run it on the BlockingPool). Tesseract's chatter goes to
 // /dev/null (its `debug_file` variable).

@@ -18,11 +18,24 @@ using testing::MakeTempDir;
 using testing::ReadFileOrEmpty;
 using testing::SharedPath;
 
-// One pool for the whole binary: engines are slow to initialise.
-std::shared_ptr<OcrPool> Pool() {
-  static std::shared_ptr<OcrPool> pool = std::make_shared<OcrPool>(OcrPool::Options{});
-  return pool;
+// One pool for the whole binary (engines are slow to initialise), released
+// before static destruction: tesseract's dictionary cache is a static that
+// engines ended after it would leak into.
+std::shared_ptr<OcrPool>& SharedPool() {
+  static auto* pool = new std::shared_ptr<OcrPool>();
+  return *pool;
 }
+
+std::shared_ptr<OcrPool> Pool() {
+  if (SharedPool() == nullptr) SharedPool() = std::make_shared<OcrPool>(OcrPool::Options{});
+  return SharedPool();
+}
+
+class ReleasePool : public ::testing::Environment {
+ public:
+  void TearDown() override { SharedPool().reset(); }
+};
+const auto* const kReleasePool = ::testing::AddGlobalTestEnvironment(new ReleasePool());
 
 double Cer(const std::string& name, const Extracted& out) {
   return CharacterErrorRate(ReadFileOrEmpty(SharedPath("corpora/ocr/" + name + ".txt")), out.text);
