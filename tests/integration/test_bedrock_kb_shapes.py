@@ -28,6 +28,8 @@ import datetime
 import json
 import os
 import re
+import shutil
+import tempfile
 import time
 import unittest
 import urllib.parse
@@ -175,7 +177,13 @@ class BedrockKbShapesTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.srv = BasaltServer(sets={"auth.sigv4_keys": f"{AKID}:{SECRET}"}).start()
+        cls.docs_dir = tempfile.mkdtemp(prefix="basalt-kb-dir-")
+        with open(os.path.join(cls.docs_dir, "lava.md"), "w") as f:
+            f.write("# Lava\n\nBasalt forms when lava cools quickly.\n")
+        with open(os.path.join(cls.docs_dir, "rivers.txt"), "w") as f:
+            f.write("The Danube flows through Vienna and Budapest.\n")
+        cls.srv = BasaltServer(sets={"auth.sigv4_keys": f"{AKID}:{SECRET}",
+                                     "rag.allowed_directories": cls.docs_dir}).start()
         cls.agent = Api(cls.srv, load_model(AGENT_MODEL))
         cls.runtime = Api(cls.srv, load_model(RUNTIME_MODEL))
         cls.checked: "set[str]" = set()
@@ -183,6 +191,7 @@ class BedrockKbShapesTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.srv.close()
+        shutil.rmtree(cls.docs_dir, ignore_errors=True)
 
     # ------------------------------------------------------------------ helpers
     def ok(self, api: Api, op: str, params: "dict | None" = None, body: "dict | None" = None) -> dict:
@@ -325,6 +334,36 @@ class BedrockKbShapesTest(unittest.TestCase):
         self.assertIn("citation", kinds)
         self.assertEqual(kinds[kinds.index("citation"):], ["citation"] * (len(kinds) - kinds.index("citation")))
         self.checked.add(op)
+
+    def test_local_directory_source_as_s3_with_a_file_url(self):
+        a, r = self.agent, self.runtime
+        kb_body = {"name": "dir", "roleArn": "arn:aws:iam::123456789012:role/r",
+                   "knowledgeBaseConfiguration": {"type": "VECTOR",
+                                                  "vectorKnowledgeBaseConfiguration": {"embeddingModelArn": EMBED_ARN}}}
+        kb_id = self.ok(a, "CreateKnowledgeBase", None, kb_body)["knowledgeBase"]["knowledgeBaseId"]
+        p = {"knowledgeBaseId": kb_id}
+        elsewhere = {"name": "etc", "dataSourceConfiguration": {"type": "S3", "s3Configuration": {"bucketArn": "file:///etc"}}}
+        self.error(a, "CreateDataSource", p, elsewhere, "AccessDeniedException",
+                   "dataSourceConfiguration.s3Configuration.bucketArn")
+        bucket = {"type": "S3", "s3Configuration": {"bucketArn": "arn:aws:s3:::my-bucket"}}
+        self.error(a, "CreateDataSource", p, {"name": "s3", "dataSourceConfiguration": bucket}, "ValidationException",
+                   "dataSourceConfiguration.s3Configuration.bucketArn")
+        config = {"type": "S3", "s3Configuration": {"bucketArn": f"file://{self.docs_dir}"}}
+        ds = self.ok(a, "CreateDataSource", p, {"name": "folder", "dataSourceConfiguration": config})["dataSource"]
+        self.assertEqual(ds["dataSourceConfiguration"], config)
+        pd = {**p, "dataSourceId": ds["dataSourceId"]}
+        job = self.ok(a, "StartIngestionJob", pd, {})["ingestionJob"]
+        self.assertEqual(job["status"], "COMPLETE", job)
+        self.assertEqual(job["statistics"]["numberOfDocumentsScanned"], 2, job)
+        self.assertEqual(job["statistics"]["numberOfNewDocumentsIndexed"], 2, job)
+        self.wait_indexed(kb_id, ds["dataSourceId"], ["lava.md", "rivers.txt"])
+        found = self.ok(r, "Retrieve", p, {"retrievalQuery": {"text": "Which river flows through Vienna?"}})
+        top = found["retrievalResults"][0]
+        self.assertIn("Danube", top["content"]["text"])
+        self.assertEqual(top["location"], {"type": "CUSTOM", "customDocumentLocation": {"id": "rivers.txt"}})
+        self.assertEqual(top["metadata"]["x-amz-bedrock-kb-source-uri"],
+                         "file://" + os.path.join(os.path.realpath(self.docs_dir), "rivers.txt"))
+        self.ok(a, "DeleteKnowledgeBase", p)
 
     def test_errors_are_declared_and_name_the_field(self):
         a, r = self.agent, self.runtime
