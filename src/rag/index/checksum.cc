@@ -37,6 +37,7 @@ void Checksum64::Block(const char* block) {
 }
 
 void Checksum64::Update(std::string_view bytes) {
+  if (bytes.empty()) return;  // (an empty view's data() may be null, which memcpy must not get)
   total_ += bytes.size();
   const char* p = bytes.data();
   size_t n = bytes.size();

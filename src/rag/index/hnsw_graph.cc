@@ -57,8 +57,7 @@ absl::Status CheckSavedFields(const std::string& raw_path, int dimensions, uint6
   const size_t data_bytes = static_cast<size_t>(dimensions) * sizeof(float);
   const size_t links0 = f.max_m0 * sizeof(tableint) + sizeof(hnswlib::linklistsizeint);
   const bool consistent =
-      f.offset_level0 == 0 && f.count == expected && f.count <= f.max_elements &&
-      f.max_elements <= (size_t{1} << 32) && f.m >= 2 && f.m <= 10000 && f.max_m == f.m &&
+      f.offset_level0 == 0 && f.count == expected && f.count <= (size_t{1} << 32) && f.m >= 2 && f.m <= 10000 && f.max_m == f.m &&
       f.max_m0 == 2 * f.m && f.offset_data == links0 && f.label_offset == links0 + data_bytes &&
       f.size_data_per_element == links0 + data_bytes + sizeof(hnswlib::labeltype) &&
       f.max_level >= -1 && f.max_level < 64 && (f.count == 0 || f.entry_point < f.count);
@@ -66,6 +65,36 @@ absl::Status CheckSavedFields(const std::string& raw_path, int dimensions, uint6
     return absl::DataLossError(
         StrCat("the HNSW payload's fields do not describe ", expected, " vectors of ",
                dimensions, " dimensions"));
+  }
+  return absl::OkStatus();
+}
+
+// Whether the loaded graph can be walked safely: every link names an element
+// that exists and has the level the link is on, no list is longer than its
+// level allows, and the entry point is on the top level. hnswlib's searches
+// follow links unchecked, so a graph failing this would read out of bounds.
+absl::Status CheckLinks(const Graph& g) {
+  const size_t count = g.cur_element_count;
+  if (count == 0) return absl::OkStatus();
+  auto broken = [](std::string_view why, size_t id) {
+    return absl::DataLossError(StrCat("the HNSW graph is damaged: ", why, " at element ", id));
+  };
+  if (g.element_levels_[g.enterpoint_node_] != g.maxlevel_) {
+    return broken("the entry point is not on the top level", g.enterpoint_node_);
+  }
+  for (size_t id = 0; id < count; ++id) {
+    const int levels = g.element_levels_[id];
+    if (levels < 0 || levels > g.maxlevel_) return broken("a level out of range", id);
+    for (int level = 0; level <= levels; ++level) {
+      const unsigned int* list = g.get_linklist_at_level(static_cast<tableint>(id), level);
+      const size_t size = g.getListCount(const_cast<unsigned int*>(list));
+      if (size > (level == 0 ? g.maxM0_ : g.maxM_)) return broken("an overlong link list", id);
+      for (size_t j = 1; j <= size; ++j) {
+        if (list[j] >= count || g.element_levels_[list[j]] < level) {
+          return broken("a link to a missing element", id);
+        }
+      }
+    }
   }
   return absl::OkStatus();
 }
@@ -177,12 +206,16 @@ absl::StatusOr<std::unique_ptr<HnswGraph>> HnswGraph::Load(const std::string& ra
                                                            uint64_t expected_count) {
   if (absl::Status s = CheckSavedFields(raw_path, dimensions, expected_count); !s.ok()) return s;
   auto state = std::make_unique<State>(dimensions);
+  // The capacity is ours to choose (hnswlib would take the saved one, which a
+  // damaged file could make huge): the elements plus room to grow.
+  const size_t capacity = std::max<size_t>(expected_count + expected_count / 2, 1024);
   try {
-    state->graph = std::make_unique<Graph>(&state->space, raw_path);
+    state->graph = std::make_unique<Graph>(&state->space, raw_path, false, capacity);
   } catch (const std::exception& e) {
     return absl::DataLossError(StrCat("hnswlib could not load the index: ", e.what()));
   }
   Graph& g = *state->graph;
+  if (absl::Status s = CheckLinks(g); !s.ok()) return s;
   // hnswlib's loading constructor leaves num_deleted_ uninitialised before
   // adding to it; recount it from the delete marks.
   g.num_deleted_ = 0;

@@ -88,9 +88,9 @@ absl::Status CheckOptions(const HnswOptions& o) {
 
 }  // namespace
 
-size_t HnswVectorIndex::ExactScanLimit(size_t live) { return std::max<size_t>(2000, live / 50); }
+size_t HnswVectorIndex::ExactScanLimit(size_t live) { return std::max<size_t>(2000, live / 4); }
 
-size_t HnswVectorIndex::GraphBudget(size_t live) { return std::max<size_t>(4000, live / 3); }
+size_t HnswVectorIndex::GraphBudget(size_t live) { return std::max<size_t>(4000, live / 20); }
 
 absl::StatusOr<std::unique_ptr<HnswVectorIndex>> HnswVectorIndex::Open(const HnswOptions& options) {
   if (absl::Status s = CheckOptions(options); !s.ok()) return s;
@@ -126,8 +126,11 @@ HnswVectorIndex::HnswVectorIndex(const HnswOptions& options, std::unique_ptr<Hns
     : options_(options), graph_(std::move(graph)) {
   absl::WriterMutexLock lock(&mutex_);
   capacity_ = graph_->capacity();
+  const size_t d = static_cast<size_t>(options_.dimensions);
   labels_.reset(new Label[capacity_]);
   live_.reset(new std::atomic<uint8_t>[capacity_]);
+  codes_.reset(new int8_t[capacity_ * d]);
+  scales_.reset(new float[capacity_]);
   const size_t count = graph_->count();
   absl::MutexLock ids_lock(&ids_mutex_);
   ids_.reserve(count);
@@ -137,6 +140,7 @@ HnswVectorIndex::HnswVectorIndex(const HnswOptions& options, std::unique_ptr<Hns
     live_[id].store(is_live ? 1 : 0, std::memory_order_relaxed);
     if (id >= count) continue;
     labels_[id] = graph_->LabelOf(static_cast<uint32_t>(id));
+    scales_[id] = QuantizeInt8(graph_->VectorOf(static_cast<uint32_t>(id)), d, &codes_[id * d]);
     ids_[labels_[id]] = static_cast<uint32_t>(id);
     live += is_live;
   }
@@ -161,7 +165,7 @@ absl::Status HnswVectorIndex::Add(Label label, std::span<const float> vector) {
       if (reserved_.fetch_add(1) < capacity_) {
         absl::StatusOr<uint32_t> id = graph_->Add(label, vector.data());
         if (!id.ok()) return id.status();
-        Publish(label, *id);
+        Publish(label, *id, vector.data());
         return absl::OkStatus();
       }
       reserved_.fetch_sub(1);
@@ -174,12 +178,14 @@ absl::Status HnswVectorIndex::Add(Label label, std::span<const float> vector) {
   return Replace(label, vector);
 }
 
-void HnswVectorIndex::Publish(Label label, uint32_t id) {
+void HnswVectorIndex::Publish(Label label, uint32_t id, const float* vector) {
   absl::MutexLock ids_lock(&ids_mutex_);
   // Two Adds of the same new label both reach hnswlib, which updates the
   // second in place; the first to get here publishes the id.
   if (!ids_.emplace(label, id).second) return;
+  const size_t d = static_cast<size_t>(options_.dimensions);
   labels_[id] = label;
+  scales_[id] = QuantizeInt8(vector, d, &codes_[id * d]);
   live_[id].store(1, std::memory_order_release);
   live_count_.fetch_add(1, std::memory_order_relaxed);
 }
@@ -188,6 +194,8 @@ absl::Status HnswVectorIndex::Replace(Label label, std::span<const float> vector
   absl::WriterMutexLock lock(&mutex_);
   absl::StatusOr<uint32_t> id = graph_->Add(label, vector.data());
   if (!id.ok()) return id.status();
+  const size_t d = static_cast<size_t>(options_.dimensions);
+  scales_[*id] = QuantizeInt8(vector.data(), d, &codes_[*id * d]);
   if (live_[*id].load(std::memory_order_relaxed) == 0) {
     live_[*id].store(1, std::memory_order_release);
     live_count_.fetch_add(1, std::memory_order_relaxed);
@@ -199,15 +207,22 @@ absl::Status HnswVectorIndex::Grow() {
   const size_t count = graph_->count();
   const size_t capacity = std::max(capacity_ * 2, count + 1);
   if (absl::Status s = graph_->Resize(capacity); !s.ok()) return s;
+  const size_t d = static_cast<size_t>(options_.dimensions);
   std::unique_ptr<Label[]> labels(new Label[capacity]);
   std::unique_ptr<std::atomic<uint8_t>[]> live(new std::atomic<uint8_t>[capacity]);
+  std::unique_ptr<int8_t[]> codes(new int8_t[capacity * d]);
+  std::unique_ptr<float[]> scales(new float[capacity]);
   for (size_t id = 0; id < capacity; ++id) {
     const uint8_t value = id < capacity_ ? live_[id].load(std::memory_order_relaxed) : 0;
     live[id].store(value, std::memory_order_relaxed);
-    if (id < count) labels[id] = labels_[id];
   }
+  std::copy(labels_.get(), labels_.get() + count, labels.get());
+  std::copy(codes_.get(), codes_.get() + count * d, codes.get());
+  std::copy(scales_.get(), scales_.get() + count, scales.get());
   labels_ = std::move(labels);
   live_ = std::move(live);
+  codes_ = std::move(codes);
+  scales_ = std::move(scales);
   capacity_ = capacity;
   // No Add is in flight under the exclusive lock, so the reservations are
   // exactly the elements hnswlib holds.
@@ -242,7 +257,7 @@ absl::StatusOr<std::vector<VectorHit>> HnswVectorIndex::Search(const VectorQuery
   const size_t passing = query.filter == nullptr ? live : std::min(query.passing, live);
   if (passing == 0) return std::vector<VectorHit>();
   if (query.filter != nullptr && passing <= ExactScanLimit(live)) {
-    return ExactScan(q, k, *query.filter);
+    return Scan(q, k, *query.filter);
   }
   absl::StatusOr<HnswGraph::SearchResult> result =
       graph_->Search(q, k, ef, query.filter, GraphBudget(live));
@@ -252,22 +267,42 @@ absl::StatusOr<std::vector<VectorHit>> HnswVectorIndex::Search(const VectorQuery
   }
   // The graph did not reach enough passing labels cheaply (a selective filter
   // whose estimate was missing or overstated, or nodes cut off by removals):
-  // the exact scan answers.
+  // the scan answers.
   static const LabelFilter kAll = [](Label) { return true; };
-  return ExactScan(q, k, query.filter != nullptr ? *query.filter : kAll);
+  return Scan(q, k, query.filter != nullptr ? *query.filter : kAll);
 }
 
-std::vector<VectorHit> HnswVectorIndex::ExactScan(const float* query, size_t k,
-                                                  const LabelFilter& filter) const {
+std::vector<VectorHit> HnswVectorIndex::Scan(const float* query, size_t k,
+                                             const LabelFilter& filter) const {
   const size_t d = static_cast<size_t>(options_.dimensions);
+  std::vector<int8_t> query_code(d);
+  const float query_scale = QuantizeInt8(query, d, query_code.data());
   const size_t bound = std::min(reserved_.load(std::memory_order_acquire), capacity_);
-  TopK top(k);
+  // The passing ids first (a sequential pass over labels_ and live_), so the
+  // scoring pass can prefetch the codes it reads next.
+  std::vector<uint32_t> ids;
   for (size_t id = 0; id < bound; ++id) {
-    if (live_[id].load(std::memory_order_acquire) == 0) continue;
-    const Label label = labels_[id];
-    if (!filter(label)) continue;
-    const float score = Dot(query, graph_->VectorOf(static_cast<uint32_t>(id)), d);
-    if (top.Accepts(score, label)) top.Offer(score, label);
+    if (live_[id].load(std::memory_order_acquire) != 0 && filter(labels_[id])) {
+      ids.push_back(static_cast<uint32_t>(id));
+    }
+  }
+  // Candidates by the int8 score, keyed by internal id; then the float rescore.
+  constexpr size_t kAhead = 4;
+  TopK candidates(4 * k + 32);
+  for (size_t j = 0; j < ids.size(); ++j) {
+    if (j + kAhead < ids.size()) {
+      const int8_t* next = &codes_[ids[j + kAhead] * d];
+      for (size_t offset = 0; offset < d; offset += 64) __builtin_prefetch(next + offset);
+    }
+    const size_t id = ids[j];
+    const float score = static_cast<float>(DotInt8(query_code.data(), &codes_[id * d], d)) *
+                        scales_[id] * query_scale;
+    if (candidates.Accepts(score, id)) candidates.Offer(score, id);
+  }
+  TopK top(k);
+  for (const VectorHit& candidate : candidates.Take()) {
+    const uint32_t id = static_cast<uint32_t>(candidate.label);
+    top.Offer(Dot(query, graph_->VectorOf(id), d), labels_[id]);
   }
   return top.Take();
 }

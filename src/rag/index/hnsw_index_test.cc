@@ -86,7 +86,7 @@ TEST_F(HnswIndexTest, GrowsPastItsInitialCapacity) {
 
 TEST_F(HnswIndexTest, ExactScanLimit) {
   EXPECT_EQ(HnswVectorIndex::ExactScanLimit(1000), 2000u);
-  EXPECT_EQ(HnswVectorIndex::ExactScanLimit(1000000), 20000u);
+  EXPECT_EQ(HnswVectorIndex::ExactScanLimit(1000000), 250000u);
 }
 
 TEST_F(HnswIndexTest, MissingFileStartsEmptyAndSaveNeedsAFolder) {

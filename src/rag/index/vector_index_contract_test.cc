@@ -231,7 +231,8 @@ TYPED_TEST(VectorIndexContractTest, ConcurrentSearchDuringAdds) {
 
 // Filters never lose results: at 50%, 20%, 5% and 0.1% pass rates the answer
 // has exactly min(k, passing) hits, all passing, and agrees with the exact
-// filtered top-k (recall@10 >= 0.9).
+// filtered top-k (recall@10 >= 0.9). With the true passing count, HNSW takes
+// the graph at 50% and its scan at the others (HnswVectorIndex::ExactScanLimit).
 template <class Adapter>
 class FilteredSearchTest : public ::testing::Test {
  protected:
@@ -299,6 +300,30 @@ TYPED_TEST(FilteredSearchTest, TenthOfAPercent) { EXPECT_GE(this->Run(1000, true
 TYPED_TEST(FilteredSearchTest, UnknownPassingCount) {
   EXPECT_GE(this->Run(1000, false), 0.9);
   EXPECT_GE(this->Run(50000, false), 0.9);
+}
+
+// An estimate of "all pass" sends HNSW through the graph at every rate.
+TYPED_TEST(FilteredSearchTest, GraphPlanAtEveryRate) {
+  for (uint64_t per_million : {500000, 200000, 50000, 1000}) {
+    LabelFilter filter = [per_million](Label l) { return InSubset(l, per_million); };
+    size_t passing = 0;
+    for (size_t i = 0; i < kFilterCorpus; ++i) passing += filter(i);
+    double recall = 0;
+    for (int q = 0; q < kQueries; q += 4) {
+      VectorQuery query{(*this->vectors_)[kFilterCorpus + q], 10, &filter, kFilterCorpus};
+      auto hits = this->index_->Search(query);
+      query.passing = passing;
+      auto truth = this->exact_->Search(query);
+      ASSERT_TRUE(hits.ok() && truth.ok());
+      ASSERT_EQ(hits->size(), std::min<size_t>(10, passing));
+      size_t found = 0;
+      for (const VectorHit& t : *truth) {
+        for (const VectorHit& h : *hits) found += h.label == t.label;
+      }
+      recall += double(found) / double(truth->size()) / (kQueries / 4);
+    }
+    EXPECT_GE(recall, 0.9) << per_million;
+  }
 }
 
 TYPED_TEST(FilteredSearchTest, OverstatedPassingCount) {

@@ -20,6 +20,24 @@ float Dot(const float* a, const float* b, size_t n) {
   return sum;
 }
 
+float QuantizeInt8(const float* v, size_t n, int8_t* code) {
+  float max = 0;
+  for (size_t i = 0; i < n; ++i) max = std::max(max, std::fabs(v[i]));
+  if (max == 0) {
+    std::fill(code, code + n, int8_t{0});
+    return 0;
+  }
+  const float inverse = 127.0f / max;
+  for (size_t i = 0; i < n; ++i) code[i] = static_cast<int8_t>(std::lrint(v[i] * inverse));
+  return max / 127.0f;
+}
+
+int32_t DotInt8(const int8_t* a, const int8_t* b, size_t n) {
+  int32_t sum = 0;
+  for (size_t i = 0; i < n; ++i) sum += static_cast<int16_t>(a[i]) * static_cast<int16_t>(b[i]);
+  return sum;
+}
+
 absl::Status CheckVector(std::span<const float> vector, int dimensions, std::string_view what) {
   if (vector.size() != static_cast<size_t>(dimensions)) {
     return absl::InvalidArgumentError(StrCat(what, " has ", vector.size(),
