@@ -241,8 +241,8 @@ Reply CreateKb(HttpRequest& http, rag::KnowledgeBaseService& svc) {
 }
 
 Reply ListKbs(HttpRequest& http, rag::KnowledgeBaseService& svc) {
-  auto page = co_await svc.ListKnowledgeBases(http.ctx, http.QueryParam("after").value_or(""),
-                                              LimitParam(http));
+  std::string after = http.QueryParam("after").value_or(std::string());
+  auto page = co_await svc.ListKnowledgeBases(http.ctx, after, LimitParam(http));
   if (!page.ok()) co_return page.status();
   json items = json::array();
   for (const auto& kb : page->items) items.push_back(KnowledgeBaseView(kb));
@@ -284,8 +284,9 @@ Reply CreateSource(HttpRequest& http, rag::KnowledgeBaseService& svc) {
 }
 
 Reply ListSources(HttpRequest& http, rag::KnowledgeBaseService& svc) {
-  auto page = co_await svc.ListDataSources(http.ctx, std::string(http.Param("kb")),
-                                           http.QueryParam("after").value_or(""), LimitParam(http));
+  std::string kb(http.Param("kb"));
+  std::string after = http.QueryParam("after").value_or(std::string());
+  auto page = co_await svc.ListDataSources(http.ctx, kb, after, LimitParam(http));
   if (!page.ok()) co_return page.status();
   json items = json::array();
   for (const auto& s : page->items) items.push_back(DataSourceView(s));
@@ -353,9 +354,10 @@ Reply Ingest(HttpRequest& http, rag::KnowledgeBaseService& svc) {
 }
 
 Reply ListDocs(HttpRequest& http, rag::KnowledgeBaseService& svc) {
-  auto page = co_await svc.ListDocuments(http.ctx, std::string(http.Param("kb")),
-                                         http.QueryParam("dataSourceId").value_or(""),
-                                         http.QueryParam("after").value_or(""), LimitParam(http));
+  std::string kb(http.Param("kb"));
+  std::string source = http.QueryParam("dataSourceId").value_or(std::string());
+  std::string after = http.QueryParam("after").value_or(std::string());
+  auto page = co_await svc.ListDocuments(http.ctx, kb, source, after, LimitParam(http));
   if (!page.ok()) co_return page.status();
   json items = json::array();
   for (const auto& d : page->items) items.push_back(DocumentView(d));
@@ -363,8 +365,9 @@ Reply ListDocs(HttpRequest& http, rag::KnowledgeBaseService& svc) {
 }
 
 Reply GetDoc(HttpRequest& http, rag::KnowledgeBaseService& svc) {
-  auto docs = co_await svc.GetDocuments(http.ctx, std::string(http.Param("kb")), "",
-                                        {std::string(http.Param("doc"))});
+  std::string kb(http.Param("kb"));
+  std::vector<std::string> ids(1, std::string(http.Param("doc")));
+  auto docs = co_await svc.GetDocuments(http.ctx, kb, std::string(), ids);
   if (!docs.ok()) co_return docs.status();
   if (docs->empty() || (*docs)[0].status == rag::kNotFound) {
     co_return absl::NotFoundError(StrCat("document ", http.Param("doc"), " not found"));
@@ -373,8 +376,9 @@ Reply GetDoc(HttpRequest& http, rag::KnowledgeBaseService& svc) {
 }
 
 Reply DeleteDoc(HttpRequest& http, rag::KnowledgeBaseService& svc) {
-  auto docs = co_await svc.DeleteDocuments(http.ctx, std::string(http.Param("kb")), "",
-                                           {std::string(http.Param("doc"))});
+  std::string kb(http.Param("kb"));
+  std::vector<std::string> ids(1, std::string(http.Param("doc")));
+  auto docs = co_await svc.DeleteDocuments(http.ctx, kb, std::string(), ids);
   if (!docs.ok()) co_return docs.status();
   if (docs->empty() || (*docs)[0].status == rag::kNotFound) {
     co_return absl::NotFoundError(StrCat("document ", http.Param("doc"), " not found"));

@@ -41,7 +41,7 @@ absl::StatusOr<std::unique_ptr<RagRuntime>> BuildRag(const Config& config, bool 
   absl::StatusOr<std::unique_ptr<rag::RagDb>> db = rag::RagDb::Open(path, cipher);
   if (!db.ok()) return db.status();
   rt->db = *std::move(db);
-  absl::StatusOr<std::unique_ptr<rag::ExtractorSet>> extractors = rag::ExtractorSet::Create();
+  absl::StatusOr<std::unique_ptr<rag::extract::ExtractorSet>> extractors = rag::extract::ExtractorSet::Create();
   if (!extractors.ok()) return extractors.status();
   rt->extractors = *std::move(extractors);
 
@@ -55,6 +55,7 @@ absl::StatusOr<std::unique_ptr<RagRuntime>> BuildRag(const Config& config, bool 
   options.limits.ocr_dpi = static_cast<int>(config.rag.ocr_dpi);
   options.worker_slots = static_cast<int>(std::max<int64_t>(config.rag.workers, 1));
   options.default_embedding_model = config.rag.embedding_model;
+  options.default_generation_model = config.rag.generation_model;
   options.save_interval = std::chrono::milliseconds(config.rag.save_interval_ms);
   rag::RagDeps deps;
   deps.store = &store;

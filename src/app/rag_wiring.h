@@ -28,7 +28,7 @@ namespace basalt::app {
 
 struct RagRuntime {
   std::unique_ptr<rag::RagDb> db;
-  std::unique_ptr<rag::ExtractorSet> extractors;
+  std::unique_ptr<rag::extract::ExtractorSet> extractors;
   std::unique_ptr<rag::KnowledgeBaseService> service;
   boost::asio::io_context io;
   std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work;

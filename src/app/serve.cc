@@ -15,7 +15,9 @@
 #include "app/tenancy_wiring.h"
 #include "app/gateway_wiring.h"
 #include "app/system_routes.h"
+#ifdef BASALT_HAS_RAG
 #include "app/rag_wiring.h"
+#endif
 #include "core/blocking_pool.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -173,6 +175,7 @@ int RunServe(const ConfigSources& sources, AsyncRole role) {
     return 2;
   }
   AddTenancyRoutes(tenancy, *(*async_runtime)->bus, blocking, api_routes, server.io_context(0));
+#ifdef BASALT_HAS_RAG
   auto rag_runtime = BuildRag(config, role == AsyncRole::kServe, server, api_routes, registry,
                               blocking, async_store, *(*async_runtime)->bus, *tenancy.gate,
                               tenancy.cipher.get());
@@ -180,6 +183,7 @@ int RunServe(const ConfigSources& sources, AsyncRole role) {
     std::cerr << "basalt: rag: " << rag_runtime.status().message() << "\n";
     return 2;
   }
+#endif
   if (absl::Status s = server.Listen(); !s.ok()) {
     std::cerr << "basalt: " << s.message() << "\n";
     return 2;
@@ -197,7 +201,9 @@ int RunServe(const ConfigSources& sources, AsyncRole role) {
   }
   // Pool work may still resume coroutines on the server's io_contexts: finish it
   // before the server (declared later) is destroyed.
+#ifdef BASALT_HAS_RAG
   rag_runtime->reset();
+#endif
   blocking.Join();
   async_runtime->reset();
   log::Info("stopped");

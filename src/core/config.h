@@ -102,6 +102,7 @@ struct RagConfig {
   int64_t ocr_dpi = 300;
   int64_t workers = 2;                 // ingestion jobs at a time in this process
   std::string embedding_model = "builtin-embed";
+  std::string generation_model = "builtin-chat";  // "": the tenant's default model
   int64_t save_interval_ms = 10'000;   // how often changed vector indexes are saved
 };
 

@@ -1,5 +1,7 @@
 #include "rag/kb/kb_json.h"
 
+#include <set>
+
 #include "core/strings.h"
 #include "rag/chunk/chunking.h"
 #include "rag/filter/fusion.h"
@@ -53,7 +55,9 @@ absl::StatusOr<KbConfig> KbConfigFromJson(const nlohmann::json& j, KbConfig c,
   }
   if (absl::Status s = IntIn(j, "dimensions", 0, 8192, field, c.dimensions); !s.ok()) return s;
   if (j.contains("chunking")) {
-    absl::StatusOr<ChunkingConfig> chunking = ParseChunkingConfig(j.at("chunking"));
+    const nlohmann::json& given = j.at("chunking");
+    absl::StatusOr<ChunkingConfig> chunking =
+        ParseChunkingConfig(given.is_object() && given.empty() ? nlohmann::json() : given);
     if (!chunking.ok()) {
       return absl::InvalidArgumentError(
           StrCat(field, ".chunking: ", ToStd(chunking.status().message())));

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -20,7 +21,7 @@ namespace basalt::rag {
 struct KbConfig {
   std::string embedding_model = "builtin-embed";  // a model id the router serves
   int dimensions = 0;                             // fixed at creation from the embedder
-  nlohmann::json chunking = nlohmann::json::object();
+  nlohmann::json chunking;  // null: DEFAULT
   int hnsw_m = 16;
   int ef_construction = 100;
   int ef_search = 64;
@@ -70,12 +71,12 @@ struct DocumentInput {
 };
 
 // Bedrock's document statuses.
-inline constexpr char kPending[] = "PENDING";
-inline constexpr char kInProgress[] = "IN_PROGRESS";
-inline constexpr char kIndexed[] = "INDEXED";
-inline constexpr char kFailed[] = "FAILED";
-inline constexpr char kDeleting[] = "DELETING";
-inline constexpr char kNotFound[] = "NOT_FOUND";
+inline constexpr std::string_view kPending = "PENDING";
+inline constexpr std::string_view kInProgress = "IN_PROGRESS";
+inline constexpr std::string_view kIndexed = "INDEXED";
+inline constexpr std::string_view kFailed = "FAILED";
+inline constexpr std::string_view kDeleting = "DELETING";
+inline constexpr std::string_view kNotFound = "NOT_FOUND";
 
 struct DocumentState {
   std::string kb;

@@ -5,6 +5,7 @@
 #include <mutex>
 #include <string>
 
+#include "core/metrics.h"
 #include "rag/embedder.h"
 #include "rag/kb/generation.h"
 #include "rag/kb/kb_types.h"
@@ -39,6 +40,17 @@ struct KnowledgeBaseService::Runtime {
     std::lock_guard lock(mu);
     return View{kb, active, active_embedder, active_config, pending, pending_embedder,
                 pending_config, deleted};
+  }
+};
+
+struct KnowledgeBaseService::Metrics {
+  metrics::CounterSeries* documents_indexed = nullptr;
+  metrics::CounterSeries* documents_failed = nullptr;
+  metrics::CounterSeries* chunks_indexed = nullptr;
+  metrics::CounterSeries* queries = nullptr;
+  metrics::CounterSeries* abstained = nullptr;
+  void Inc(metrics::CounterSeries* c, double by = 1) {
+    if (c != nullptr) c->Inc(by);
   }
 };
 

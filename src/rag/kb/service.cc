@@ -18,8 +18,8 @@
 namespace basalt::rag {
 namespace fs = std::filesystem;
 
-constexpr char kKbCollection[] = "rag_knowledge_bases";
-constexpr char kSourceCollection[] = "rag_data_sources";
+constexpr const char* kKbCollection = "rag_knowledge_bases";
+constexpr const char* kSourceCollection = "rag_data_sources";
 
 std::string NewResourceId() {
   static constexpr char kAlphabet[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
@@ -67,16 +67,6 @@ absl::Status ValidName(std::string_view name, std::string_view field) {
 
 }  // namespace
 
-struct KnowledgeBaseService::Metrics {
-  metrics::CounterSeries* documents_indexed = nullptr;
-  metrics::CounterSeries* documents_failed = nullptr;
-  metrics::CounterSeries* chunks_indexed = nullptr;
-  metrics::CounterSeries* queries = nullptr;
-  metrics::CounterSeries* abstained = nullptr;
-  void Inc(metrics::CounterSeries* c, double by = 1) {
-    if (c != nullptr) c->Inc(by);
-  }
-};
 
 KnowledgeBaseService::KnowledgeBaseService(RagDeps deps, RagOptions options)
     : deps_(deps), options_(std::move(options)), metrics_(std::make_unique<Metrics>()) {
@@ -193,8 +183,8 @@ boost::asio::awaitable<absl::StatusOr<KnowledgeBase>> KnowledgeBaseService::Crea
   draft.config = *checked;
   // The embedder's dimension, from one call (metered like any other).
   GateEmbedder probe(*deps_.models, draft.config.embedding_model, draft.config.dimensions, 1);
-  absl::StatusOr<std::vector<std::vector<float>>> v =
-      co_await probe.Embed(ctx, std::vector<std::string>{"dimension probe"});
+  std::vector<std::string> probe_text(1, std::string("dimension probe"));
+  absl::StatusOr<std::vector<std::vector<float>>> v = co_await probe.Embed(ctx, probe_text);
   if (!v.ok()) {
     co_return absl::Status(v.status().code(),
                            StrCat("config.embeddingModel: ", draft.config.embedding_model,
@@ -234,7 +224,7 @@ KnowledgeBaseService::ListKnowledgeBases(const RequestContext& ctx, std::string 
   ListOptions options;
   options.after_id = after;
   options.limit = std::clamp(limit, 1, 1000);
-  absl::StatusOr<RecordPage> page = co_await deps_.store->List(ctx.tenant, kKbCollection, options);
+  absl::StatusOr<RecordPage> page = co_await deps_.store->List(ctx.tenant, kKbCollection, options.after_id, options.limit);
   if (!page.ok()) co_return page.status();
   Page<KnowledgeBase> out;
   for (const Record& r : page->records) {
@@ -276,8 +266,8 @@ boost::asio::awaitable<absl::StatusOr<KnowledgeBase>> KnowledgeBaseService::Upda
     if (!next.ok()) co_return next.status();
     if (next->embedding_model != target.embedding_model) {
       GateEmbedder probe(*deps_.models, next->embedding_model, 0, 1);
-      absl::StatusOr<std::vector<std::vector<float>>> v =
-          co_await probe.Embed(ctx, std::vector<std::string>{"dimension probe"});
+      std::vector<std::string> probe_text(1, std::string("dimension probe"));
+      absl::StatusOr<std::vector<std::vector<float>>> v = co_await probe.Embed(ctx, probe_text);
       if (!v.ok()) {
         co_return absl::Status(v.status().code(),
                                StrCat("config.embeddingModel: ", next->embedding_model,
@@ -337,11 +327,12 @@ boost::asio::awaitable<absl::StatusOr<KnowledgeBase>> KnowledgeBaseService::Upda
     if (!s.ok()) log::Warn("rag: could not retire a superseded generation", {{"error", ToStd(s.message())}});
   }
   if (reindex) {
-    if (absl::Status s = co_await Enqueue(ctx.tenant, {{"op", "reindex"}, {"kb", id}},
-                                          StrCat("reindex/", id, "/", kb.pending_generation));
-        !s.ok()) {
-      co_return s;
-    }
+    nlohmann::json payload = nlohmann::json::object();
+    payload["op"] = std::string("reindex");
+    payload["kb"] = id;
+    std::string key = StrCat("reindex/", id, "/", kb.pending_generation);
+    absl::Status queued = co_await Enqueue(ctx.tenant, payload, key);
+    if (!queued.ok()) co_return queued;
   }
   co_return kb;
 }
@@ -370,7 +361,7 @@ boost::asio::awaitable<absl::StatusOr<KnowledgeBase>> KnowledgeBaseService::Dele
   options.after_id = StrCat(id, ".");
   while (true) {
     absl::StatusOr<RecordPage> page =
-        co_await deps_.store->List(ctx.tenant, kSourceCollection, options);
+        co_await deps_.store->List(ctx.tenant, kSourceCollection, options.after_id, options.limit);
     if (!page.ok()) break;
     bool done = page->records.empty();
     for (const Record& r : page->records) {
@@ -461,7 +452,7 @@ boost::asio::awaitable<absl::StatusOr<Page<DataSource>>> KnowledgeBaseService::L
   options.after_id = after.empty() ? StrCat(kb, ".") : StrCat(kb, ".", after);
   options.limit = std::clamp(limit, 1, 1000);
   absl::StatusOr<RecordPage> page =
-      co_await deps_.store->List(ctx.tenant, kSourceCollection, options);
+      co_await deps_.store->List(ctx.tenant, kSourceCollection, options.after_id, options.limit);
   if (!page.ok()) co_return page.status();
   Page<DataSource> out;
   for (const Record& r : page->records) {

@@ -62,6 +62,7 @@ struct RagOptions {
   int max_documents_per_request = 25;           // Bedrock's limit for inline ingestion
   int max_results = 100;                        // numberOfResults bound
   std::string default_embedding_model = "builtin-embed";
+  std::string default_generation_model = "builtin-chat";  // "": the tenant's default model
   std::chrono::milliseconds save_interval{10000};
   int session_turns = 10;                       // conversation kept per session
 };
@@ -71,7 +72,7 @@ struct RagDeps {
   RagDb* db = nullptr;
   bus::Bus* bus = nullptr;
   BlockingPool* blocking = nullptr;
-  const ExtractorSet* extractors = nullptr;
+  const extract::ExtractorSet* extractors = nullptr;
   models::ModelProvider* models = nullptr;  // the ModelGate: every call is metered
   metrics::Registry* registry = nullptr;
 };
@@ -184,7 +185,8 @@ class KnowledgeBaseService {
                                                                       const Extracted& doc,
                                                                       const KbConfig& config,
                                                                       Embedder& embedder);
-  boost::asio::awaitable<absl::Status> IndexInto(const RequestContext& ctx, Runtime& rt,
+  // The number of chunks written.
+  boost::asio::awaitable<absl::StatusOr<int>> IndexInto(const RequestContext& ctx, Runtime& rt,
                                                  Generation& gen, const KbConfig& config,
                                                  Embedder& embedder, const std::string& doc_id,
                                                  int64_t version, const Extracted& doc);

@@ -7,9 +7,11 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "core/ids.h"
 #include "core/log.h"
 #include "core/strings.h"
 #include "rag/chunk/chunker.h"
@@ -97,7 +99,8 @@ boost::asio::awaitable<absl::Status> KnowledgeBaseService::Enqueue(const std::st
   job.idempotency_key = std::move(idempotency_key);
   job.idempotency_window_ms = 1000;  // only collapses a burst; later runs are wanted
   job.max_attempts = 50;             // busy-document retries count as attempts
-  absl::StatusOr<bus::EnqueueResult> r = co_await deps_.bus->Enqueue(std::move(job), {});
+  std::vector<bus::Event> no_events;
+  absl::StatusOr<bus::EnqueueResult> r = co_await deps_.bus->Enqueue(std::move(job), no_events);
   co_return r.status();
 }
 
@@ -154,11 +157,13 @@ boost::asio::awaitable<absl::StatusOr<std::vector<DocumentState>>> KnowledgeBase
       return db->Stage(tenant, kb_id, d.data_source, d.id, staged);
     };
     if (absl::Status s = co_await deps_.blocking->Run(std::move(stage)); !s.ok()) co_return s;
-    if (absl::Status s = co_await Enqueue(ctx.tenant, {{"op", "index"}, {"kb", kb_id}, {"doc", d.id}},
-                                          StrCat("index/", kb_id, "/", d.id, "/", staged.content_hash));
-        !s.ok()) {
-      co_return s;
-    }
+    nlohmann::json payload = nlohmann::json::object();
+    payload["op"] = std::string("index");
+    payload["kb"] = kb_id;
+    payload["doc"] = d.id;
+    std::string key = StrCat("index/", kb_id, "/", d.id, "/", staged.content_hash);
+    absl::Status queued = co_await Enqueue(ctx.tenant, payload, key);
+    if (!queued.ok()) co_return queued;
     DocumentState state = row->has_value() ? (*row)->state : DocumentState{};
     state.kb = kb_id;
     state.data_source = d.data_source;
@@ -256,11 +261,13 @@ KnowledgeBaseService::DeleteDocuments(const RequestContext& ctx, std::string kb_
     }
     auto mark = [db, tenant, kb_id, id]() { return db->SetStatus(tenant, kb_id, id, kDeleting, ""); };
     if (absl::Status s = co_await deps_.blocking->Run(std::move(mark)); !s.ok()) co_return s;
-    if (absl::Status s = co_await Enqueue(ctx.tenant, {{"op", "delete"}, {"kb", kb_id}, {"doc", id}},
-                                          StrCat("delete/", kb_id, "/", id));
-        !s.ok()) {
-      co_return s;
-    }
+    nlohmann::json payload = nlohmann::json::object();
+    payload["op"] = std::string("delete");
+    payload["kb"] = kb_id;
+    payload["doc"] = id;
+    std::string key = StrCat("delete/", kb_id, "/", id);
+    absl::Status queued = co_await Enqueue(ctx.tenant, payload, key);
+    if (!queued.ok()) co_return queued;
     DocumentState state = (*row)->state;
     state.status = kDeleting;
     out.push_back(std::move(state));
@@ -334,8 +341,10 @@ boost::asio::awaitable<void> KnowledgeBaseService::HandleJob(bus::Job job,
     if (!in_flight_.insert(flight).second) {
       // The same document is being worked on: try again shortly.
       std::string id = job.id, token = job.lease_token;
-      (void)co_await deps_.bus->Fail(id, token, R"({"code":"busy"})",
-                                     std::chrono::milliseconds(200), {});
+      std::string busy = R"({"code":"busy"})";
+      std::vector<bus::Event> no_events;
+      std::optional<std::chrono::milliseconds> later = std::chrono::milliseconds(200);
+      (void)co_await deps_.bus->Fail(id, token, busy, later, no_events);
       co_return;
     }
   }
@@ -356,14 +365,19 @@ boost::asio::awaitable<void> KnowledgeBaseService::HandleJob(bus::Job job,
   }
   std::string id = job.id, token = job.lease_token;
   if (status.ok()) {
-    (void)co_await deps_.bus->Complete(id, token, "{}", {});
+    std::string empty = "{}";
+    std::vector<bus::Event> no_events;
+    (void)co_await deps_.bus->Complete(id, token, empty, no_events);
   } else if (draining.load()) {
     (void)co_await deps_.bus->Release(id, token);
   } else {
     nlohmann::json error = {{"message", ToStd(status.message())}};
     log::Warn("rag: job failed, will retry",
               {{"job", id}, {"op", op}, {"error", ToStd(status.message())}});
-    (void)co_await deps_.bus->Fail(id, token, error.dump(), std::chrono::seconds(2), {});
+    std::string text = error.dump();
+    std::vector<bus::Event> no_events;
+    std::optional<std::chrono::milliseconds> later = std::chrono::milliseconds(2000);
+    (void)co_await deps_.bus->Fail(id, token, text, later, no_events);
   }
 }
 
@@ -388,7 +402,7 @@ boost::asio::awaitable<absl::StatusOr<std::vector<Chunk>>> KnowledgeBaseService:
   co_return SemanticChunks(doc, units, *vectors, *chunking);
 }
 
-boost::asio::awaitable<absl::Status> KnowledgeBaseService::IndexInto(
+boost::asio::awaitable<absl::StatusOr<int>> KnowledgeBaseService::IndexInto(
     const RequestContext& ctx, Runtime& rt, Generation& gen, const KbConfig& config,
     Embedder& embedder, const std::string& doc_id, int64_t version, const Extracted& doc) {
   absl::StatusOr<std::vector<Chunk>> chunks = co_await ChunkFor(ctx, rt, doc, config, embedder);
@@ -420,10 +434,11 @@ boost::asio::awaitable<absl::Status> KnowledgeBaseService::IndexInto(
     return g->Add(doc_id, version, *labels, *cs, vectors);
   };
   absl::Status s = co_await deps_.blocking->Run(std::move(write));
-  if (s.ok() && metrics_->chunks_indexed != nullptr) {
+  if (!s.ok()) co_return s;
+  if (metrics_->chunks_indexed != nullptr) {
     metrics_->chunks_indexed->Inc(static_cast<double>(chunks->size()));
   }
-  co_return s;
+  co_return static_cast<int>(chunks->size());
 }
 
 boost::asio::awaitable<absl::Status> KnowledgeBaseService::IndexDocument(
@@ -450,7 +465,7 @@ boost::asio::awaitable<absl::Status> KnowledgeBaseService::IndexDocument(
   };
   if (absl::Status s = co_await deps_.blocking->Run(std::move(progress)); !s.ok()) co_return s;
 
-  const ExtractorSet* extractors = deps_.extractors;
+  const extract::ExtractorSet* extractors = deps_.extractors;
   ExtractLimits limits = options_.limits;
   const StagedContent* content = &*staged;
   auto extract = [extractors, content, limits]() {
@@ -459,7 +474,7 @@ boost::asio::awaitable<absl::Status> KnowledgeBaseService::IndexDocument(
   absl::StatusOr<Extracted> extracted = co_await deps_.blocking->Run(std::move(extract));
   auto fail = [&](const absl::Status& why) -> boost::asio::awaitable<absl::Status> {
     // The document fails; the job is done (a bad file does not get better).
-    std::string reason = ToStd(why.message());
+    std::string reason(why.message());
     auto mark = [db, tenant, kb_id, doc_id, reason]() {
       return db->SetStatus(tenant, kb_id, doc_id, kFailed, reason);
     };
@@ -479,10 +494,15 @@ boost::asio::awaitable<absl::Status> KnowledgeBaseService::IndexDocument(
   };
   std::vector<Target> targets = {{view.gen, view.embedder, view.config}};
   if (view.pending) targets.push_back({view.pending, view.pending_embedder, view.pending_config});
+  int chunk_count = 0;
   for (const Target& t : targets) {
-    absl::Status s =
+    absl::StatusOr<int> written =
         co_await IndexInto(ctx, rt, *t.gen, t.config, *t.embedder, doc_id, version, *extracted);
-    if (s.ok()) continue;
+    if (written.ok()) {
+      if (t.gen == view.gen) chunk_count = *written;
+      continue;
+    }
+    absl::Status s = written.status();
     // Rate limits and outages are retried; a refused budget or a bad document is not.
     bool transient = absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s) ||
                      (absl::IsResourceExhausted(s) &&
@@ -494,6 +514,7 @@ boost::asio::awaitable<absl::Status> KnowledgeBaseService::IndexDocument(
   info.extractor = extracted->extractor;
   info.pages = static_cast<int>(extracted->pages.size());
   info.ocr_pages = extracted->ocr_pages;
+  info.chunks = chunk_count;
   std::string extracted_json = ExtractedToJson(*extracted).dump();
   auto commit = [db, tenant, kb_id, doc_id, version, content, extracted_json, info]() {
     return db->CommitVersion(tenant, kb_id, doc_id, version, *content, extracted_json, info);
@@ -564,9 +585,10 @@ boost::asio::awaitable<absl::Status> KnowledgeBaseService::Reindex(const Request
       nlohmann::json ej = nlohmann::json::parse((*full)->extracted_json, nullptr, false);
       if (ej.is_discarded()) continue;
       Extracted extracted = ExtractedFromJson(ej);
-      absl::Status s = co_await IndexInto(ctx, rt, *view.pending, view.pending_config,
-                                          *view.pending_embedder, id, d.state.version, extracted);
-      if (!s.ok()) co_return s;
+      absl::StatusOr<int> written = co_await IndexInto(ctx, rt, *view.pending, view.pending_config,
+                                                       *view.pending_embedder, id, d.state.version,
+                                                       extracted);
+      if (!written.ok()) co_return written.status();
       LiveDocument live;
       live.id = id;
       live.data_source = d.state.data_source;
@@ -610,3 +632,5 @@ boost::asio::awaitable<absl::Status> KnowledgeBaseService::Reindex(const Request
   };
   co_return co_await deps_.blocking->Run(std::move(retire));
 }
+
+}  // namespace basalt::rag

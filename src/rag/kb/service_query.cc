@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr char kSessionCollection[] = "rag_sessions";
+constexpr const char* kSessionCollection = "rag_sessions";
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -97,8 +97,8 @@ boost::asio::awaitable<absl::StatusOr<RetrieveResult>> KnowledgeBaseService::Ret
   query.filter = filter ? &*filter : nullptr;
   query.fusion = *fusion;
   if (type != SearchType::kKeyword) {
-    absl::StatusOr<std::vector<std::vector<float>>> v =
-        co_await view.embedder->Embed(ctx, std::vector<std::string>{request.query});
+    std::vector<std::string> texts(1, request.query);
+    absl::StatusOr<std::vector<std::vector<float>>> v = co_await view.embedder->Embed(ctx, texts);
     if (!v.ok()) co_return v.status();
     query.vector = std::move((*v)[0]);
   }
@@ -251,7 +251,9 @@ boost::asio::awaitable<absl::StatusOr<AnswerResult>> KnowledgeBaseService::Answe
   std::string answer_text;
   if (!passages.empty()) {
     models::ChatRequest chat = BuildAnswerRequest(question, passages, session.history, prompt);
-    chat.model = !request.model.empty() ? request.model : view.config.generation_model;
+    chat.model = !request.model.empty()                   ? request.model
+                 : !view.config.generation_model.empty() ? view.config.generation_model
+                                                         : options_.default_generation_model;
     chat.max_tokens = request.max_tokens;
     chat.temperature = request.temperature;
     absl::StatusOr<models::ChatResponse> response = co_await deps_.models->Chat(ctx, chat);
@@ -344,7 +346,7 @@ boost::asio::awaitable<absl::StatusOr<IngestionJob>> KnowledgeBaseService::Start
     absl::StatusOr<IngestionJob> scanned = co_await ScanDirectory(ctx, *source, job);
     if (!scanned.ok()) {
       job.status = "FAILED";
-      job.failures.push_back(ToStd(scanned.status().message()));
+      job.failures.push_back(std::string(scanned.status().message()));
     } else {
       job = *std::move(scanned);
     }
