@@ -232,8 +232,7 @@ absl::StatusOr<RetrievalFilter> RetrievalFilter::Compile(const json& filter,
 }
 
 bool RetrievalFilter::Matches(const Attributes& attributes) const {
-  // A default-constructed filter cannot escape Compile; treat it as "all pass".
-  if (nodes_.empty()) return true;
+  if (nodes_.empty()) return true;  // default-constructed: no condition
   return Eval(0, attributes);
 }
 

@@ -79,7 +79,8 @@ class RetrievalFilter {
   static absl::StatusOr<RetrievalFilter> Compile(const nlohmann::json& filter,
                                                  std::string_view path = "filter");
 
-  // Whether a document with these attributes passes.
+  // Whether a document with these attributes passes. (A default-constructed
+  // filter, which Compile never returns, passes everything.)
   bool Matches(const Attributes& attributes) const;
 
   // The filter in Bedrock's JSON form; Compile(ToJson()) is an equal filter.

@@ -174,7 +174,11 @@ TEST(RetrievalFilterTest, CustomPathPrefix) {
             "retrievalConfiguration.vectorSearchConfiguration.filter.in.value: must be an array");
 }
 
-json Leaf(int i) { return json{{"equals", {{"key", "k" + std::to_string(i)}, {"value", i}}}}; }
+json Leaf(int i) {
+  std::string key = std::to_string(i);
+  key.insert(key.begin(), 'k');
+  return json{{"equals", {{"key", key}, {"value", i}}}};
+}
 
 TEST(RetrievalFilterTest, MemberCountsAreBounded) {
   EXPECT_EQ(CompileError(json{{"andAll", json::array({Leaf(1)})}}.dump()),
