@@ -99,6 +99,18 @@ absl::Status Generation::Load() {
       }
     }
   }
+  {
+    // A document is live here only at a version this generation holds chunks
+    // of (a re-index generation starts with none, and fills in).
+    std::unique_lock lock(mu_);
+    std::vector<char> held(docs_.size(), 0);
+    for (const auto& [label, meta] : chunks_) {
+      if (meta.version == docs_[meta.doc].doc.version) held[meta.doc] = 1;
+    }
+    for (size_t i = 0; i < docs_.size(); ++i) {
+      if (!held[i]) docs_[i].doc.version = 0;
+    }
+  }
   if (!clean) {
     if (absl::Status s = Rebuild(*rows); !s.ok()) return s;
   }

@@ -8,6 +8,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -24,6 +25,8 @@ namespace basalt::rag {
 namespace fs = std::filesystem;
 
 namespace {
+
+constexpr std::chrono::milliseconds kLeaseVisibility{15000};
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -279,7 +282,9 @@ void KnowledgeBaseService::StartWorkers(boost::asio::io_context& io) {
   async::LeaseLoopOptions options;
   options.queue = options_.queue;
   options.slots = options_.worker_slots;
-  options.visibility = std::chrono::minutes(5);
+  // Short leases, renewed while a job runs (HandleJob), so a crashed
+  // process's jobs come back within seconds.
+  options.visibility = kLeaseVisibility;
   loop_ = std::make_unique<async::LeaseLoop>(
       *deps_.bus, io, options,
       [this](bus::Job job, const std::atomic<bool>& draining) -> boost::asio::awaitable<void> {
@@ -348,6 +353,20 @@ boost::asio::awaitable<void> KnowledgeBaseService::HandleJob(bus::Job job,
       co_return;
     }
   }
+  // Renew the lease every third of its visibility until the job ends.
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  auto timer = std::make_shared<boost::asio::steady_timer>(co_await boost::asio::this_coro::executor);
+  auto renew = [this, done, timer, id = job.id, token = job.lease_token]() -> boost::asio::awaitable<void> {
+    while (!done->load()) {
+      timer->expires_after(kLeaseVisibility / 3);
+      boost::system::error_code ec;
+      co_await timer->async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+      if (done->load()) break;
+      std::string lease_id = id, lease_token = token;
+      (void)co_await deps_.bus->Extend(lease_id, lease_token, kLeaseVisibility);
+    }
+  };
+  boost::asio::co_spawn(co_await boost::asio::this_coro::executor, renew, boost::asio::detached);
   absl::Status status;
   absl::StatusOr<std::shared_ptr<Runtime>> loaded = co_await Load(ctx, kb_id);
   if (!loaded.ok()) {
@@ -359,6 +378,8 @@ boost::asio::awaitable<void> KnowledgeBaseService::HandleJob(bus::Job job,
   } else if (op == "reindex") {
     status = co_await Reindex(ctx, **loaded);
   }
+  done->store(true);
+  timer->cancel();
   {
     std::lock_guard lock(mu_);
     in_flight_.erase(flight);
