@@ -47,8 +47,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   basalt::rag::LabelFilter odd = [](Label l) { return l % 2 == 1; };
-  for (const basalt::rag::TextIndex* index : {static_cast<basalt::rag::TextIndex*>(fts5),
-                                               static_cast<basalt::rag::TextIndex*>(fake)}) {
+  for (const basalt::rag::TextIndex* index :
+       {static_cast<basalt::rag::TextIndex*>(fts5), static_cast<basalt::rag::TextIndex*>(fake)}) {
     if (!index->Search({text, 5}).ok()) std::abort();
     if (!index->Search({text, 2, &odd, 2}).ok()) std::abort();
   }

@@ -17,10 +17,9 @@
 #include "rag/index/index_file.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const std::string path =
-      (std::filesystem::temp_directory_path() /
-       ("basalt_vector_index_file_fuzz_" + std::to_string(::getpid())))
-          .string();
+  static const std::string path = (std::filesystem::temp_directory_path() /
+                                   ("basalt_vector_index_file_fuzz_" + std::to_string(::getpid())))
+                                      .string();
   const std::string_view payload(reinterpret_cast<const char*>(data), size);
   uint64_t count = 0;
   if (size >= 24) std::memcpy(&count, data + 16, sizeof(count));  // hnswlib's cur_element_count

@@ -60,7 +60,8 @@ uint64_t Checksum64::Digest() const {
   uint64_t h = std::rotl(lanes_[0], 1) + std::rotl(lanes_[1], 7) + std::rotl(lanes_[2], 12) +
                std::rotl(lanes_[3], 18);
   size_t i = 0;
-  for (; i + 8 <= pending_size_; i += 8) h = std::rotl(h ^ Round(0, Load64(&pending_[i])), 27) * kP1;
+  for (; i + 8 <= pending_size_; i += 8)
+    h = std::rotl(h ^ Round(0, Load64(&pending_[i])), 27) * kP1;
   for (; i < pending_size_; ++i) {
     h = std::rotl(h ^ (static_cast<uint64_t>(static_cast<unsigned char>(pending_[i])) * kP3), 11) *
         kP1;

@@ -116,18 +116,17 @@ absl::StatusOr<std::vector<VectorHit>> ExactVectorIndex::Search(const VectorQuer
 
 absl::Status ExactVectorIndex::Save(const std::string& path) const {
   absl::ReaderMutexLock lock(&mutex_);
-  return WriteIndexFile(path, kMagic, static_cast<uint32_t>(dimensions_), labels_.size(),
-                        [&](const ChunkSink& sink) -> absl::Status {
-                          if (absl::Status s = sink(std::string_view(
-                                  reinterpret_cast<const char*>(labels_.data()),
-                                  labels_.size() * sizeof(Label)));
-                              !s.ok()) {
-                            return s;
-                          }
-                          return sink(std::string_view(
-                              reinterpret_cast<const char*>(vectors_.data()),
-                              vectors_.size() * sizeof(float)));
-                        });
+  return WriteIndexFile(
+      path, kMagic, static_cast<uint32_t>(dimensions_), labels_.size(),
+      [&](const ChunkSink& sink) -> absl::Status {
+        if (absl::Status s = sink(std::string_view(reinterpret_cast<const char*>(labels_.data()),
+                                                   labels_.size() * sizeof(Label)));
+            !s.ok()) {
+          return s;
+        }
+        return sink(std::string_view(reinterpret_cast<const char*>(vectors_.data()),
+                                     vectors_.size() * sizeof(float)));
+      });
 }
 
 }  // namespace basalt::rag

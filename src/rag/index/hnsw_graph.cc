@@ -57,14 +57,14 @@ absl::Status CheckSavedFields(const std::string& raw_path, int dimensions, uint6
   const size_t data_bytes = static_cast<size_t>(dimensions) * sizeof(float);
   const size_t links0 = f.max_m0 * sizeof(tableint) + sizeof(hnswlib::linklistsizeint);
   const bool consistent =
-      f.offset_level0 == 0 && f.count == expected && f.count <= (size_t{1} << 32) && f.m >= 2 && f.m <= 10000 && f.max_m == f.m &&
-      f.max_m0 == 2 * f.m && f.offset_data == links0 && f.label_offset == links0 + data_bytes &&
+      f.offset_level0 == 0 && f.count == expected && f.count <= (size_t{1} << 32) && f.m >= 2 &&
+      f.m <= 10000 && f.max_m == f.m && f.max_m0 == 2 * f.m && f.offset_data == links0 &&
+      f.label_offset == links0 + data_bytes &&
       f.size_data_per_element == links0 + data_bytes + sizeof(hnswlib::labeltype) &&
       f.max_level >= -1 && f.max_level < 64 && (f.count == 0 || f.entry_point < f.count);
   if (!consistent) {
-    return absl::DataLossError(
-        StrCat("the HNSW payload's fields do not describe ", expected, " vectors of ",
-               dimensions, " dimensions"));
+    return absl::DataLossError(StrCat("the HNSW payload's fields do not describe ", expected,
+                                      " vectors of ", dimensions, " dimensions"));
   }
   return absl::OkStatus();
 }
@@ -107,7 +107,8 @@ using ResultQueue = std::priority_queue<Candidate, std::vector<Candidate>, Graph
 // as hnswlib's searchKnn does.
 tableint Descend(const Graph& g, const void* query) {
   tableint current = g.enterpoint_node_;
-  float current_distance = g.fstdistfunc_(query, g.getDataByInternalId(current), g.dist_func_param_);
+  float current_distance =
+      g.fstdistfunc_(query, g.getDataByInternalId(current), g.dist_func_param_);
   for (int level = g.maxlevel_; level > 0; --level) {
     bool changed = true;
     while (changed) {
@@ -285,8 +286,8 @@ const float* HnswGraph::VectorOf(uint32_t id) const {
   return reinterpret_cast<const float*>(state_->graph->getDataByInternalId(id));
 }
 
-absl::StatusOr<HnswGraph::SearchResult> HnswGraph::Search(const float* query, size_t k,
-                                                          size_t ef, const LabelFilter* filter,
+absl::StatusOr<HnswGraph::SearchResult> HnswGraph::Search(const float* query, size_t k, size_t ef,
+                                                          const LabelFilter* filter,
                                                           size_t max_distances) const {
   const Graph& g = *state_->graph;
   SearchResult result;

@@ -46,7 +46,8 @@ class ScratchFile {
     while (!chunk.empty()) {
       ssize_t n = ::write(fd_, chunk.data(), chunk.size());
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return absl::InternalError(StrCat("cannot write scratch file: ", std::strerror(errno)));
+      if (n < 0)
+        return absl::InternalError(StrCat("cannot write scratch file: ", std::strerror(errno)));
       chunk.remove_prefix(static_cast<size_t>(n));
     }
     return absl::OkStatus();
@@ -58,7 +59,8 @@ class ScratchFile {
     for (off_t offset = 0;;) {
       ssize_t n = ::pread(fd_, buffer.get(), 1 << 20, offset);
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return absl::InternalError(StrCat("cannot read scratch file: ", std::strerror(errno)));
+      if (n < 0)
+        return absl::InternalError(StrCat("cannot read scratch file: ", std::strerror(errno)));
       if (n == 0) return absl::OkStatus();
       if (absl::Status s = sink(std::string_view(buffer.get(), static_cast<size_t>(n))); !s.ok()) {
         return s;
@@ -81,7 +83,8 @@ absl::Status CheckOptions(const HnswOptions& o) {
   };
   if (o.dimensions < 1) return out_of_range("dimensions", o.dimensions, "at least 1");
   if (o.m < 2 || o.m > 256) return out_of_range("m", o.m, "in [2, 256]");
-  if (o.ef_construction < 1) return out_of_range("ef_construction", o.ef_construction, "at least 1");
+  if (o.ef_construction < 1)
+    return out_of_range("ef_construction", o.ef_construction, "at least 1");
   if (o.ef_search < 1) return out_of_range("ef_search", o.ef_search, "at least 1");
   return absl::OkStatus();
 }

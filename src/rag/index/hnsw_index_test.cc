@@ -19,8 +19,8 @@ using testing::UnitVectors;
 class HnswIndexTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("basalt_hnsw_test_" + std::to_string(::getpid()));
+    dir_ =
+        std::filesystem::temp_directory_path() / ("basalt_hnsw_test_" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir_);
     path_ = (dir_ / "index.hnsw").string();
   }
@@ -110,8 +110,8 @@ TEST_F(HnswIndexTest, CorruptFilesAreDataLoss) {
   ASSERT_EQ(Reopen(), absl::StatusCode::kOk);
   EXPECT_EQ(Reopen(17), absl::StatusCode::kDataLoss);
 
-  for (size_t length : {size_t{0}, size_t{10}, size_t{47}, size_t{48}, size_t{100},
-                        good.size() / 2, good.size() - 1}) {
+  for (size_t length : {size_t{0}, size_t{10}, size_t{47}, size_t{48}, size_t{100}, good.size() / 2,
+                        good.size() - 1}) {
     WriteAll(good.substr(0, length));
     EXPECT_EQ(Reopen(), absl::StatusCode::kDataLoss) << "truncated to " << length;
   }
@@ -165,7 +165,8 @@ TEST(Checksum64Test, IndependentOfChunking) {
   whole.Update(data);
   for (size_t step : {1, 3, 8, 31, 32, 33, 999}) {
     Checksum64 parts;
-    for (size_t i = 0; i < data.size(); i += step) parts.Update(std::string_view(data).substr(i, step));
+    for (size_t i = 0; i < data.size(); i += step)
+      parts.Update(std::string_view(data).substr(i, step));
     EXPECT_EQ(parts.Digest(), whole.Digest()) << step;
   }
   Checksum64 other;

@@ -46,12 +46,14 @@ void Put64(char* p, uint64_t v) {
 }
 uint32_t Get32(const char* p) {
   uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+  for (int i = 0; i < 4; ++i)
+    v |= static_cast<uint32_t>(static_cast<unsigned char>(p[i])) << (8 * i);
   return v;
 }
 uint64_t Get64(const char* p) {
   uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+  for (int i = 0; i < 8; ++i)
+    v |= static_cast<uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
   return v;
 }
 
@@ -98,7 +100,8 @@ absl::Status WriteTemp(const std::string& temp, std::string_view magic, uint32_t
     checksum.Update(chunk);
     payload_bytes += chunk.size();
     if (buffer.size() + chunk.size() > kChunkBytes) {
-      if (absl::Status s = WriteAll(fd.get(), buffer.data(), buffer.size(), temp); !s.ok()) return s;
+      if (absl::Status s = WriteAll(fd.get(), buffer.data(), buffer.size(), temp); !s.ok())
+        return s;
       buffer.clear();
     }
     if (chunk.size() >= kChunkBytes) return WriteAll(fd.get(), chunk.data(), chunk.size(), temp);
@@ -130,7 +133,8 @@ absl::Status WriteIndexFile(const std::string& path, std::string_view magic, uin
                             const std::function<absl::Status(const ChunkSink&)>& produce) {
   const std::string temp = TempPath(path);
   absl::Status s = WriteTemp(temp, magic, dimensions, count, produce);
-  if (s.ok() && ::rename(temp.c_str(), path.c_str()) != 0) s = SystemError("cannot rename onto", path);
+  if (s.ok() && ::rename(temp.c_str(), path.c_str()) != 0)
+    s = SystemError("cannot rename onto", path);
   if (!s.ok()) {
     ::unlink(temp.c_str());
     return s;
@@ -164,8 +168,8 @@ absl::StatusOr<IndexFileInfo> ReadIndexFile(const std::string& path, std::string
   info.payload_bytes = Get64(header + 24);
   const uint64_t expected = Get64(header + 32);
   if (info.dimensions != dimensions) {
-    return data_loss(StrCat("holds vectors of ", info.dimensions, " dimensions; expected ",
-                            dimensions));
+    return data_loss(
+        StrCat("holds vectors of ", info.dimensions, " dimensions; expected ", dimensions));
   }
   Checksum64 checksum;
   std::unique_ptr<char[]> buffer(new char[kChunkBytes]);

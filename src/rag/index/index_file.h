@@ -44,7 +44,8 @@ using ChunkSink = std::function<absl::Status(std::string_view chunk)>;
 // is removed, `path` is untouched, and the Status (kInternal, naming the path
 // and the system error, or whatever `produce` returned) is returned.
 absl::Status WriteIndexFile(const std::string& path, std::string_view magic, uint32_t dimensions,
-                            uint64_t count, const std::function<absl::Status(const ChunkSink&)>& produce);
+                            uint64_t count,
+                            const std::function<absl::Status(const ChunkSink&)>& produce);
 
 // Reads `path`, handing the payload to `consume` in chunks as it goes.
 // kNotFound when the file does not exist; kDataLoss when it is not this

@@ -32,7 +32,7 @@ class MemoryTextIndex final : public TextIndex {
  private:
   struct Entry {
     uint64_t digest = 0;
-    uint32_t length = 0;  // terms
+    uint32_t length = 0;                               // terms
     absl::flat_hash_map<std::string, uint32_t> terms;  // term -> frequency
   };
 

@@ -32,7 +32,11 @@ class Stemmer {
 
   bool Consonant(size_t i) const {
     switch (b_[i]) {
-      case 'a': case 'e': case 'i': case 'o': case 'u':
+      case 'a':
+      case 'e':
+      case 'i':
+      case 'o':
+      case 'u':
         return false;
       case 'y':
         return i == 0 || !Consonant(i - 1);
@@ -138,16 +142,21 @@ class Stemmer {
   }
   void Step3() {
     static constexpr std::array<Rule, 7> kRules = {{
-        {"icate", "ic"}, {"ative", ""}, {"alize", "al"}, {"iciti", "ic"},
-        {"ical", "ic"},  {"ful", ""},   {"ness", ""},
+        {"icate", "ic"},
+        {"ative", ""},
+        {"alize", "al"},
+        {"iciti", "ic"},
+        {"ical", "ic"},
+        {"ful", ""},
+        {"ness", ""},
     }};
     ApplyFirst(kRules, 0);
   }
   void Step4() {
     static constexpr std::array<Rule, 19> kRules = {{
-        {"al", ""},   {"ance", ""}, {"ence", ""}, {"er", ""},  {"ic", ""},
+        {"al", ""},   {"ance", ""}, {"ence", ""}, {"er", ""},    {"ic", ""},
         {"able", ""}, {"ible", ""}, {"ant", ""},  {"ement", ""}, {"ment", ""},
-        {"ent", ""},  {"ion", ""},  {"ou", ""},   {"ism", ""}, {"ate", ""},
+        {"ent", ""},  {"ion", ""},  {"ou", ""},   {"ism", ""},   {"ate", ""},
         {"iti", ""},  {"ous", ""},  {"ive", ""},  {"ize", ""},
     }};
     ApplyFirst(kRules, 1);

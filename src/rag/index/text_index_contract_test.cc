@@ -55,13 +55,16 @@ struct Fts5FileAdapter {
 // terms to weigh.
 std::vector<std::string> Corpus(size_t n, uint64_t seed) {
   static const char* kWords[] = {
-      "cell", "cells", "protein", "gene", "expression", "tumour", "immune", "response", "mice",
-      "patient", "patients", "study", "studies", "risk", "blood", "brain", "receptor",
-      "signalling", "pathway", "mutation", "cancer", "therapy", "trial", "dose", "effect",
-      "increased", "reduced", "binding", "activity", "virus", "infection", "vaccine", "insulin",
-      "glucose", "obesity", "diet", "heart", "kidney", "liver", "lung", "neurons", "memory",
-      "sleep", "stress", "ageing", "stem", "differentiation", "apoptosis", "mitochondrial",
-      "oxidative", "inflammation", "cytokine", "antibody", "antigen", "bacteria", "resistance"};
+      "cell",          "cells",     "protein",      "gene",     "expression",      "tumour",
+      "immune",        "response",  "mice",         "patient",  "patients",        "study",
+      "studies",       "risk",      "blood",        "brain",    "receptor",        "signalling",
+      "pathway",       "mutation",  "cancer",       "therapy",  "trial",           "dose",
+      "effect",        "increased", "reduced",      "binding",  "activity",        "virus",
+      "infection",     "vaccine",   "insulin",      "glucose",  "obesity",         "diet",
+      "heart",         "kidney",    "liver",        "lung",     "neurons",         "memory",
+      "sleep",         "stress",    "ageing",       "stem",     "differentiation", "apoptosis",
+      "mitochondrial", "oxidative", "inflammation", "cytokine", "antibody",        "antigen",
+      "bacteria",      "resistance"};
   constexpr size_t kVocabulary = sizeof(kWords) / sizeof(kWords[0]);
   std::mt19937_64 rng(seed);
   std::vector<std::string> docs(n);

@@ -48,23 +48,24 @@ bool IsWordChar(char32_t c) {
   if (c < 0x80) return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
   // Latin-1 punctuation and symbols, keeping the letters and numbers there
   // (ª ² ³ µ ¹ º ¼ ½ ¾).
-  if (c <= 0xBF) return c == 0xAA || c == 0xB2 || c == 0xB3 || c == 0xB5 || c == 0xB9 || c == 0xBA ||
-                        (c >= 0xBC && c <= 0xBE);
-  if (c == 0xD7 || c == 0xF7) return false;              // × ÷
-  if (c >= 0x2000 && c <= 0x206F) return false;          // general punctuation, spaces
-  if (c >= 0x20A0 && c <= 0x20CF) return false;          // currency
-  if (c >= 0x2190 && c <= 0x23FF) return false;          // arrows, maths, technical
-  if (c >= 0x2500 && c <= 0x27BF) return false;          // box drawing, shapes, dingbats
-  if (c >= 0x2E00 && c <= 0x2E7F) return false;          // supplemental punctuation
-  if (c >= 0x3000 && c <= 0x3004) return false;          // CJK spaces and marks
-  if (c >= 0x3008 && c <= 0x3020) return false;          // CJK brackets
-  if (c >= 0xFE30 && c <= 0xFE4F) return false;          // CJK compatibility forms
-  if (c >= 0xFF00 && c <= 0xFF0F) return false;          // fullwidth punctuation
+  if (c <= 0xBF)
+    return c == 0xAA || c == 0xB2 || c == 0xB3 || c == 0xB5 || c == 0xB9 || c == 0xBA ||
+           (c >= 0xBC && c <= 0xBE);
+  if (c == 0xD7 || c == 0xF7) return false;      // × ÷
+  if (c >= 0x2000 && c <= 0x206F) return false;  // general punctuation, spaces
+  if (c >= 0x20A0 && c <= 0x20CF) return false;  // currency
+  if (c >= 0x2190 && c <= 0x23FF) return false;  // arrows, maths, technical
+  if (c >= 0x2500 && c <= 0x27BF) return false;  // box drawing, shapes, dingbats
+  if (c >= 0x2E00 && c <= 0x2E7F) return false;  // supplemental punctuation
+  if (c >= 0x3000 && c <= 0x3004) return false;  // CJK spaces and marks
+  if (c >= 0x3008 && c <= 0x3020) return false;  // CJK brackets
+  if (c >= 0xFE30 && c <= 0xFE4F) return false;  // CJK compatibility forms
+  if (c >= 0xFF00 && c <= 0xFF0F) return false;  // fullwidth punctuation
   if (c >= 0xFF1A && c <= 0xFF20) return false;
   if (c >= 0xFF3B && c <= 0xFF40) return false;
   if (c >= 0xFF5B && c <= 0xFF65) return false;
-  if (c == 0xFEFF || c == 0xFFFD) return false;          // BOM, invalid input
-  if (c >= 0x1F000 && c <= 0x1FAFF) return false;        // emoji and pictographs
+  if (c == 0xFEFF || c == 0xFFFD) return false;    // BOM, invalid input
+  if (c >= 0x1F000 && c <= 0x1FAFF) return false;  // emoji and pictographs
   return true;
 }
 

@@ -21,8 +21,13 @@ TEST(WordsTest, SplitsLikeUnicode61) {
               ElementsAre("hello", "world", "it", "s", "2024", "01", "02"));
   EXPECT_THAT(Words("  \t\n"), ElementsAre());
   EXPECT_THAT(Words("naïve café — über\xE2\x80\x9Cquoted\xE2\x80\x9D"),
-              ElementsAre("na\xC3\xAFve", "caf\xC3\xA9", "\xC3\xBC" "ber", "quoted"));
-  EXPECT_THAT(Words("a\xFF" "b\xC3"), ElementsAre("a", "b"));  // invalid UTF-8 separates
+              ElementsAre("na\xC3\xAFve", "caf\xC3\xA9",
+                          "\xC3\xBC"
+                          "ber",
+                          "quoted"));
+  EXPECT_THAT(Words("a\xFF"
+                    "b\xC3"),
+              ElementsAre("a", "b"));                               // invalid UTF-8 separates
   EXPECT_THAT(Words("x\xF0\x9F\x98\x80y"), ElementsAre("x", "y"));  // emoji separates
 }
 
@@ -72,6 +77,7 @@ std::vector<std::string> SqlitePorter(const std::vector<std::string>& words) {
 }
 
 TEST(PorterStemTest, AgreesWithSqlitesPorterTokenizer) {
+  // clang-format off
   const std::vector<std::string> words = {
       "caresses", "ponies", "ties", "caress", "cats", "feed", "agreed", "plastered", "bled",
       "motoring", "sing", "conflated", "troubled", "sized", "hopping", "tanned", "falling",
@@ -89,9 +95,11 @@ TEST(PorterStemTest, AgreesWithSqlitesPorterTokenizer) {
       "syzygy", "abc", "ab", "running", "university", "universal", "agreement", "tional",
       "generously", "sensational", "traditional", "hopelessness", "emotional", "zzz",
       "transformation", "increasingly", "associated", "mice", "patients", "studies",
-  };
+  };  // clang-format on
+
   const std::vector<std::string> expected = SqlitePorter(words);
-  for (size_t i = 0; i < words.size(); ++i) EXPECT_EQ(PorterStem(words[i]), expected[i]) << words[i];
+  for (size_t i = 0; i < words.size(); ++i)
+    EXPECT_EQ(PorterStem(words[i]), expected[i]) << words[i];
   std::string long_word(70, 'a');
   long_word += "tional";
   EXPECT_EQ(PorterStem(long_word), long_word);  // past 64 bytes: left alone

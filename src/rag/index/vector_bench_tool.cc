@@ -11,25 +11,24 @@
 //     answers commands on stdin, one JSON line each:
 //       search <ef>                    unfiltered k=10 over all queries
 //       filtered <per_million> <ef>    k=10 with a filter passing per_million
-//       plans <per_million> <ef>       the same, forced once through the exact
+//       plans <per_million> <ef>       the same, forced once through the
 //                                      scan and once through the graph
 //     truth.i32 holds the exact top-10 labels per query (numpy brute force).
 #include <time.h>
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
-#include <iterator>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
+#include <iterator>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "models/builtin/embedder.h"
 #include "rag/index/exact_vector_index.h"
@@ -151,7 +150,9 @@ int Serve(const std::string& base_path, const std::string& queries_path,
     return 1;
   }
   if ((*index)->size() == n) {
-    std::cout << nlohmann::json{{"event", "loaded"}, {"n", n}, {"queries", q},
+    std::cout << nlohmann::json{{"event", "loaded"},
+                                {"n", n},
+                                {"queries", q},
                                 {"load_wall_s", WallSeconds() - wall}}
                      .dump()
               << std::endl;
@@ -164,7 +165,9 @@ int Serve(const std::string& base_path, const std::string& queries_path,
         return 1;
       }
     }
-    nlohmann::json built = {{"event", "built"}, {"n", n}, {"queries", q},
+    nlohmann::json built = {{"event", "built"},
+                            {"n", n},
+                            {"queries", q},
                             {"build_wall_s", WallSeconds() - wall},
                             {"build_cpu_s", CpuSeconds() - cpu}};
     if (!index_path.empty()) {
@@ -227,9 +230,9 @@ int Serve(const std::string& base_path, const std::string& queries_path,
         }
         const auto t0 = std::chrono::steady_clock::now();
         absl::StatusOr<std::vector<VectorHit>> hits = (*index)->Search(query);
-        latencies.push_back(std::chrono::duration<double, std::micro>(
-                                std::chrono::steady_clock::now() - t0)
-                                .count());
+        latencies.push_back(
+            std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0)
+                .count());
         if (!hits.ok()) {
           std::cerr << hits.status() << "\n";
           std::exit(1);
@@ -242,7 +245,8 @@ int Serve(const std::string& base_path, const std::string& queries_path,
       }
       const double wall_s = WallSeconds() - wall_start;
       const double cpu_s = CpuSeconds() - cpu_start;
-      return nlohmann::json{{"recall", found / wanted}, {"qps_wall", double(q) / wall_s},
+      return nlohmann::json{{"recall", found / wanted},
+                            {"qps_wall", double(q) / wall_s},
                             {"qps_cpu", double(q) / cpu_s},
                             {"p50_us", Percentile(latencies, 0.5)},
                             {"p99_us", Percentile(latencies, 0.99)},
@@ -259,7 +263,7 @@ int Serve(const std::string& base_path, const std::string& queries_path,
     if (verb != "search") {
       out["per_million"] = per_million;
       out["passing"] = passing;
-      out["plan"] = passing <= HnswVectorIndex::ExactScanLimit(n) ? "exact scan" : "graph";
+      out["plan"] = passing <= HnswVectorIndex::ExactScanLimit(n) ? "scan" : "graph";
     }
     std::cout << out.dump() << std::endl;
   }
@@ -279,7 +283,8 @@ int main(int argc, char** argv) {
     return basalt::rag::Serve(args[1], args[2], args[3], std::stoi(args[4]), std::stoi(args[5]),
                               args.size() == 7 ? args[6] : "");
   }
-  std::cerr << "usage: rag_vector_bench embed <corpus.jsonl> <out_dir> [base] [queries]\n"
-               "       rag_vector_bench serve <base.f32> <queries.f32> <truth.i32> <m> <efc> [index]\n";
+  std::cerr
+      << "usage: rag_vector_bench embed <corpus.jsonl> <out_dir> [base] [queries]\n"
+         "       rag_vector_bench serve <base.f32> <queries.f32> <truth.i32> <m> <efc> [index]\n";
   return 2;
 }

@@ -40,18 +40,20 @@ int32_t DotInt8(const int8_t* a, const int8_t* b, size_t n) {
 
 absl::Status CheckVector(std::span<const float> vector, int dimensions, std::string_view what) {
   if (vector.size() != static_cast<size_t>(dimensions)) {
-    return absl::InvalidArgumentError(StrCat(what, " has ", vector.size(),
-                                             " dimensions; the index holds ", dimensions));
+    return absl::InvalidArgumentError(
+        StrCat(what, " has ", vector.size(), " dimensions; the index holds ", dimensions));
   }
   for (float v : vector) {
-    if (!std::isfinite(v)) return absl::InvalidArgumentError(StrCat(what, " holds NaN or infinity"));
+    if (!std::isfinite(v))
+      return absl::InvalidArgumentError(StrCat(what, " holds NaN or infinity"));
   }
   return absl::OkStatus();
 }
 
 absl::Status CheckQuery(const VectorQuery& query, int dimensions) {
   if (query.k < 1) return absl::InvalidArgumentError(StrCat("k must be at least 1, not ", query.k));
-  if (query.ef < 0) return absl::InvalidArgumentError(StrCat("ef must not be negative, not ", query.ef));
+  if (query.ef < 0)
+    return absl::InvalidArgumentError(StrCat("ef must not be negative, not ", query.ef));
   return CheckVector(query.vector, dimensions, "query vector");
 }
 

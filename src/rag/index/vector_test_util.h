@@ -14,8 +14,8 @@ namespace basalt::rag::testing {
 // `n` vectors of `d` dimensions, unit length, drawn around `clusters` random
 // centres (embeddings cluster by topic; uniform noise on the sphere is the
 // worst case no real corpus has). clusters == 0: uniform on the sphere.
-inline std::vector<std::vector<float>> UnitVectors(size_t n, int d, uint64_t seed,
-                                                   int clusters = 0, float spread = 0.5f) {
+inline std::vector<std::vector<float>> UnitVectors(size_t n, int d, uint64_t seed, int clusters = 0,
+                                                   float spread = 0.5f) {
   std::mt19937_64 rng(seed);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   auto normalise = [](std::vector<float>& v) {
