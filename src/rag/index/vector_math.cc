@@ -1,13 +1,17 @@
 #include "rag/index/vector_math.h"
 
+#include <immintrin.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <string_view>
 
 #include "core/strings.h"
 
 namespace basalt::rag {
 
-float Dot(const float* a, const float* b, size_t n) {
+float DotPortable(const float* a, const float* b, size_t n) {
   constexpr size_t kLanes = 16;
   float acc[kLanes] = {};
   size_t i = 0;
@@ -19,6 +23,77 @@ float Dot(const float* a, const float* b, size_t n) {
   for (size_t j = 0; j < kLanes; ++j) sum += acc[j];
   return sum;
 }
+
+namespace {
+
+__attribute__((target("avx2,fma"))) inline float HorizontalSum(__m256 v) {
+  __m128 sum4 = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  sum4 = _mm_add_ps(sum4, _mm_movehl_ps(sum4, sum4));
+  sum4 = _mm_add_ss(sum4, _mm_movehdup_ps(sum4));
+  return _mm_cvtss_f32(sum4);
+}
+
+}  // namespace
+
+__attribute__((target("avx2,fma"))) float DotAvx2(const float* a, const float* b, size_t n) {
+  __m256 acc0 = _mm256_setzero_ps();
+  __m256 acc1 = _mm256_setzero_ps();
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
+  }
+  if (i + 8 <= n) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+    i += 8;
+  }
+  float sum = HorizontalSum(_mm256_add_ps(acc0, acc1));
+  for (; i < n; ++i) sum += a[i] * b[i];
+  return sum;
+}
+
+__attribute__((target("avx512f"))) float DotAvx512(const float* a, const float* b, size_t n) {
+  __m512 acc0 = _mm512_setzero_ps();
+  __m512 acc1 = _mm512_setzero_ps();
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
+    acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), acc1);
+  }
+  if (i + 16 <= n) {
+    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
+    i += 16;
+  }
+  // Lanes summed through memory: GCC 12's 512-bit extracts (and so
+  // _mm512_reduce_add_ps) trip -Wuninitialized on their undefined operand.
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, _mm512_add_ps(acc0, acc1));
+  __m256 half = _mm256_add_ps(_mm256_load_ps(lanes), _mm256_load_ps(lanes + 8));
+  float sum = HorizontalSum(half);
+  for (; i < n; ++i) sum += a[i] * b[i];
+  return sum;
+}
+
+namespace {
+
+DotFunction ChooseDotKernel() {
+  const char* cap = std::getenv("BASALT_SIMD");
+  const std::string_view limit = cap == nullptr ? "" : cap;
+  if (limit == "portable") return &DotPortable;
+  __builtin_cpu_init();
+  if (limit != "avx2" && __builtin_cpu_supports("avx512f")) return &DotAvx512;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return &DotAvx2;
+  return &DotPortable;
+}
+
+}  // namespace
+
+DotFunction DotKernel() {
+  static const DotFunction kernel = ChooseDotKernel();
+  return kernel;
+}
+
+float Dot(const float* a, const float* b, size_t n) { return DotKernel()(a, b, n); }
 
 float QuantizeInt8(const float* v, size_t n, int8_t* code) {
   float max = 0;

@@ -14,9 +14,25 @@
 
 namespace basalt::rag {
 
-// The inner product of a[0, n) and b[0, n). Sixteen independent partial sums
-// so the compiler vectorises it without reassociating float additions.
+// The inner product of a[0, n) and b[0, n), with the widest kernel this CPU
+// runs (DotKernel). Kernels sum in different orders, so results can differ in
+// the last bits from one CPU to another, never within one process.
 float Dot(const float* a, const float* b, size_t n);
+
+using DotFunction = float (*)(const float* a, const float* b, size_t n);
+
+// The kernels, exposed so the HNSW space can bind one without an extra
+// indirect call. DotPortable: sixteen independent partial sums (the compiler
+// vectorises it for the baseline ISA). DotAvx2 (AVX2 + FMA) and DotAvx512
+// (AVX-512F): intrinsics; call them only where DotKernel chose them.
+float DotPortable(const float* a, const float* b, size_t n);
+float DotAvx2(const float* a, const float* b, size_t n);
+float DotAvx512(const float* a, const float* b, size_t n);
+
+// Chosen once from the CPU's features: DotAvx512, else DotAvx2, else
+// DotPortable. BASALT_SIMD=portable|avx2 in the environment caps it (for
+// comparing kernels and for tests).
+DotFunction DotKernel();
 
 // Scalar quantization for scans: code[i] = round(v[i] / scale) in [-127, 127]
 // with scale = max|v[i]| / 127, so v ~ code * scale. Returns the scale (0 for

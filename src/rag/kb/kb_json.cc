@@ -97,6 +97,15 @@ absl::StatusOr<KbConfig> KbConfigFromJson(const nlohmann::json& j, KbConfig c,
   return c;
 }
 
+absl::StatusOr<FusionOptions> EffectiveFusion(const KbConfig& config) {
+  FusionOptions defaults;
+  if (config.embedding_model == kBuiltinEmbeddingModel) {
+    defaults.mode = FusionOptions::Mode::kWeighted;
+    defaults.vector_weight = 0.1;
+  }
+  return ParseFusionOptions(config.hybrid, defaults);
+}
+
 nlohmann::json KnowledgeBaseToJson(const KnowledgeBase& kb) {
   return {{"id", kb.id},
           {"name", kb.name},

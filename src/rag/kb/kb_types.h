@@ -18,8 +18,11 @@ namespace basalt::rag {
 // A knowledge base's configuration. `chunking` and `hybrid` hold the JSON the
 // chunk/ and filter/ parts parse (Bedrock's chunkingConfiguration; basalt's
 // {mode, vectorWeight, rrfK}); they are validated when set.
+// The builtin provider's embedding model (models/builtin/embedder.h).
+inline constexpr std::string_view kBuiltinEmbeddingModel = "builtin-embed";
+
 struct KbConfig {
-  std::string embedding_model = "builtin-embed";  // a model id the router serves
+  std::string embedding_model = std::string(kBuiltinEmbeddingModel);  // a model id the router serves
   int dimensions = 0;                             // fixed at creation from the embedder
   nlohmann::json chunking;  // null: DEFAULT
   int hnsw_m = 16;

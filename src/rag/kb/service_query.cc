@@ -9,6 +9,7 @@
 #include "rag/answer/prompt.h"
 #include "rag/filter/fusion.h"
 #include "rag/filter/retrieval_filter.h"
+#include "rag/kb/kb_json.h"
 #include "rag/kb/runtime.h"
 #include "rag/kb/service.h"
 
@@ -85,7 +86,7 @@ boost::asio::awaitable<absl::StatusOr<RetrieveResult>> KnowledgeBaseService::Ret
     if (!compiled.ok()) co_return compiled.status();
     filter = *std::move(compiled);
   }
-  absl::StatusOr<FusionOptions> fusion = ParseFusionOptions(view.config.hybrid);
+  absl::StatusOr<FusionOptions> fusion = EffectiveFusion(view.config);
   if (!fusion.ok()) co_return fusion.status();
   if (request.hybrid.has_value()) {
     fusion = ParseFusionOptions(*request.hybrid, *fusion);
