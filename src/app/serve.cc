@@ -183,6 +183,11 @@ int RunServe(const ConfigSources& sources, AsyncRole role) {
     std::cerr << "basalt: rag: " << rag_runtime.status().message() << "\n";
     return 2;
   }
+  if (tenancy.admin != nullptr) {
+    rag::KnowledgeBaseService* kbs = (*rag_runtime)->service.get();
+    tenancy.admin->AddEraser(
+        [kbs](std::string tenant) { return kbs->AdminDeleteTenant(std::move(tenant)); });
+  }
 #endif
   if (absl::Status s = server.Listen(); !s.ok()) {
     std::cerr << "basalt: " << s.message() << "\n";

@@ -81,6 +81,10 @@ asio::awaitable<absl::Status> TenantAdmin::Delete(const RequestContext& ctx, std
   };
   absl::Status s = co_await pool_.Run(shred);
   if (s.ok()) s = co_await bus_.AdminDeleteTenant(name);
+  for (const Eraser& erase : erasers_) {
+    if (!s.ok()) break;
+    s = co_await erase(name);
+  }
   if (s.ok()) {
     auto forget = [this, &name] { return directory_.Remove(name); };
     s = co_await pool_.Run(forget);

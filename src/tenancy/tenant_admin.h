@@ -8,6 +8,9 @@
 // Coroutines for io threads: blocking work runs on the BlockingPool.
 #pragma once
 
+#include <functional>
+#include <vector>
+
 #include <boost/asio/awaitable.hpp>
 
 #include "bus/bus.h"
@@ -46,6 +49,12 @@ class TenantAdmin {
 
   Directory& directory() const { return directory_; }
 
+  // What else a tenant owns (knowledge bases and their index files, ...).
+  // Delete runs each eraser, in the order added, after the records and the
+  // bus and before the tenant leaves the directory; the first error stops it.
+  using Eraser = std::function<boost::asio::awaitable<absl::Status>(std::string tenant)>;
+  void AddEraser(Eraser eraser) { erasers_.push_back(std::move(eraser)); }
+
  private:
   template <class T>
   void Audit(const RequestContext& ctx, std::string_view tenant, std::string_view action,
@@ -57,6 +66,7 @@ class TenantAdmin {
   bus::Bus& bus_;
   const AuditTrail& audit_;
   BlockingPool& pool_;
+  std::vector<Eraser> erasers_;
 };
 
 }  // namespace basalt::tenancy

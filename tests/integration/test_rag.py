@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -335,6 +336,29 @@ class TenancyTest(unittest.TestCase):
                     if name.startswith("text.db"):
                         continue
                     self.assertNotIn(canary.encode(), content, os.path.join(root, name))
+        finally:
+            server.close()
+
+    def test_deleting_a_tenant_erases_its_knowledge_bases(self):
+        admin = "ops-admin-key-0123456789abcdef"
+        server = BasaltServer(sets={"auth.admin_keys": f"ops:{admin}"}).start()
+        try:
+            ops = Rag(server, admin)
+            ops.call("POST", "/v1/admin/tenants", {"name": "gamma"}, 201)
+            _, key = ops.call("POST", "/v1/admin/tenants/gamma/keys", {}, 201)
+            gamma = Rag(server, key["key"])
+            kb = gamma.create("doomed")
+            gamma.ingest(kb, [text_doc("d1", "Gamma keeps its notes about basalt columns here.")])
+            gamma.wait_indexed(kb, ["d1"])
+            tenant_dir = os.path.join(server.data_dir, "rag", "gamma".encode().hex())
+            self.assertTrue(os.path.isdir(tenant_dir), tenant_dir)
+            ops.call("DELETE", "/v1/admin/tenants/gamma", None, 204)
+            self.assertFalse(os.path.exists(tenant_dir))
+            db = sqlite3.connect(os.path.join(server.data_dir, "rag.db"))
+            for table in ("documents", "chunks", "ingestion_jobs"):
+                n = db.execute(f"SELECT count(*) FROM {table} WHERE tenant = 'gamma'").fetchone()[0]
+                self.assertEqual(n, 0, table)
+            db.close()
         finally:
             server.close()
 
