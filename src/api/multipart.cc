@@ -67,7 +67,9 @@ absl::StatusOr<std::vector<FormPart>> ParseMultipart(std::string_view body,
       return absl::InvalidArgumentError("body: a multipart delimiter must end its line");
     }
     pos += 2;
-    size_t headers_end = body.find("\r\n\r\n", pos);
+    // A part without headers starts with the empty line at once.
+    const bool no_headers = body.substr(pos, 2) == "\r\n";
+    size_t headers_end = no_headers ? pos : body.find("\r\n\r\n", pos);
     if (headers_end == std::string_view::npos) {
       return absl::InvalidArgumentError("body: a multipart part has no end of headers");
     }
@@ -93,7 +95,7 @@ absl::StatusOr<std::vector<FormPart>> ParseMultipart(std::string_view body,
       if (line_end == std::string_view::npos) break;
       line_start = line_end + 2;
     }
-    size_t data_start = headers_end + 4;
+    size_t data_start = headers_end + (no_headers ? 2 : 4);
     size_t next = body.find(StrCat("\r\n", delimiter), data_start);
     if (next == std::string_view::npos) {
       return absl::InvalidArgumentError("body: a multipart part is not closed by the boundary");
