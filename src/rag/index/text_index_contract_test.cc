@@ -9,6 +9,8 @@
 
 #include "rag/index/fts5_text_index.h"
 #include "rag/index/memory_text_index.h"
+#include "rag/index/text_tokens.h"
+#include "store/sqlite/connection.h"
 #include "rag/index/vector_test_util.h"
 
 namespace basalt::rag {
@@ -240,6 +242,69 @@ TEST(Fts5TextIndexTest, ReopensWithItsEntries) {
   std::vector<Entry> remove = {{~Label{0}, "the largest label"}};
   ASSERT_TRUE((*index)->Remove(remove).ok());
   EXPECT_EQ((*index)->size(), 1u);
+  std::filesystem::remove_all(TempDir());
+}
+
+// The in-memory postings must rank as SQLite's own bm25() over a plain FTS5
+// table holding the live texts: after adds, after removals, and after the
+// index is reopened (postings loaded from the FTS5 index).
+TEST(Fts5TextIndexTest, ScoresAreSqliteBm25) {
+  const std::string path = (TempDir() / "bm25.db").string();
+  std::vector<std::string> docs = Corpus(600, 7);
+  docs.push_back("Ünïcode café naïve CAFÉ résumé, e-mail and co-operate");
+  std::vector<Entry> entries;
+  for (size_t i = 0; i < docs.size(); ++i) entries.push_back({i * 3 + 1, docs[i]});
+  std::vector<Entry> removed;
+  for (size_t i = 0; i < entries.size(); i += 7) removed.push_back(entries[i]);
+  auto reference = sqlite::Connection::Open(":memory:", sqlite::Connection::Options{});
+  ASSERT_TRUE(reference.ok());
+  ASSERT_TRUE((*reference)
+                  ->Exec("CREATE VIRTUAL TABLE t USING fts5(text, tokenize='porter unicode61')")
+                  .ok());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (i % 7 == 0) continue;
+    auto insert = (*reference)->Prepare("INSERT INTO t(rowid, text) VALUES(?1, ?2)");
+    ASSERT_TRUE(insert.ok());
+    ASSERT_TRUE(insert->BindInt(1, static_cast<int64_t>(entries[i].first)).ok());
+    ASSERT_TRUE(insert->BindText(2, entries[i].second).ok());
+    ASSERT_TRUE(insert->Run().ok());
+  }
+  auto check = [&](const TextIndex& index) {
+    for (std::string_view q : {"kidney insulin", "Studies of patients' blood.", "cell cells cell",
+                               "mitochondrial oxidative stress ageing", "cafe CAFÉ naïve",
+                               "e-mail", "unmatched zzzz"}) {
+      auto got = index.Search({q, 15});
+      ASSERT_TRUE(got.ok()) << got.status();
+      auto select = (*reference)->Prepare(
+          "SELECT rowid, -rank FROM t WHERE t MATCH ?1 ORDER BY rank LIMIT 15");
+      ASSERT_TRUE(select.ok());
+      const std::string match = MatchExpression(q);  // bound without a copy
+      ASSERT_TRUE(select->BindText(1, match).ok());
+      std::vector<std::pair<Label, double>> expected;
+      while (*select->Step()) {
+        expected.emplace_back(static_cast<Label>(select->ColumnInt(0)), select->ColumnDouble(1));
+      }
+      ASSERT_EQ(got->size(), expected.size()) << q;
+      for (size_t i = 0; i < got->size(); ++i) {
+        EXPECT_NEAR((*got)[i].score, expected[i].second, 1e-4 * std::abs(expected[i].second)) << q;
+        // Labels agree wherever the score is not tied with a neighbour.
+        const bool tied = (i > 0 && expected[i - 1].second == expected[i].second) ||
+                          (i + 1 < expected.size() && expected[i + 1].second == expected[i].second);
+        if (!tied) EXPECT_EQ((*got)[i].label, expected[i].first) << q << " rank " << i;
+      }
+    }
+  };
+  {
+    auto index = Fts5TextIndex::Open(path);
+    ASSERT_TRUE(index.ok()) << index.status();
+    ASSERT_TRUE((*index)->Add(entries).ok());
+    ASSERT_TRUE((*index)->Remove(removed).ok());
+    check(**index);
+  }
+  auto reopened = Fts5TextIndex::Open(path);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  EXPECT_EQ((*reopened)->size(), entries.size() - removed.size());
+  check(**reopened);
   std::filesystem::remove_all(TempDir());
 }
 

@@ -1,0 +1,193 @@
+#include "rag/index/bm25_postings.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace basalt::rag {
+namespace {
+
+// Debian's abseil has its own string_view: the key type of heterogeneous lookups.
+absl::string_view Key(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
+constexpr double kK1 = 1.2;
+constexpr double kB = 0.75;
+
+// Term frequencies of a token list, in first-occurrence order.
+std::vector<std::pair<std::string_view, uint32_t>> Frequencies(
+    std::span<const std::string> tokens) {
+  absl::flat_hash_map<std::string_view, size_t> index;
+  std::vector<std::pair<std::string_view, uint32_t>> out;
+  for (const std::string& t : tokens) {
+    auto [it, inserted] = index.try_emplace(t, out.size());
+    if (inserted) {
+      out.emplace_back(t, 1);
+    } else {
+      ++out[it->second].second;
+    }
+  }
+  return out;
+}
+
+struct Scored {
+  double score;
+  uint32_t slot;
+  Label label;
+};
+
+bool Better(const Scored& a, const Scored& b) {
+  return a.score > b.score || (a.score == b.score && a.label < b.label);
+}
+
+}  // namespace
+
+size_t Bm25Postings::size() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return slot_of_.size();
+}
+
+void Bm25Postings::Add(Label label, std::span<const std::string> tokens) {
+  absl::MutexLock lock(&mu_);
+  auto present = slot_of_.find(label);
+  if (present != slot_of_.end()) {
+    // Replaced: the old tokens are not known here, so the old slot's terms
+    // are found by scanning. Rare (the adapters remove before re-adding).
+    const uint32_t old = present->second;
+    for (auto& [term, t] : terms_) {
+      for (const Posting& p : t.postings) {
+        if (p.doc == old) {
+          --t.live_docs;
+          break;
+        }
+      }
+    }
+    live_tokens_ -= slots_[old].length;
+    slots_[old].live = false;
+    slot_of_.erase(present);
+  }
+  const uint32_t slot = static_cast<uint32_t>(slots_.size());
+  slots_.push_back(Slot{label, static_cast<uint32_t>(tokens.size()), true});
+  slot_of_[label] = slot;
+  live_tokens_ += tokens.size();
+  for (const auto& [token, tf] : Frequencies(tokens)) {
+    Term& t = terms_[Key(token)];
+    t.postings.push_back(Posting{slot, tf});
+    ++t.live_docs;
+    ++live_postings_;
+  }
+}
+
+void Bm25Postings::LoadTerm(std::string_view term,
+                            std::span<const std::pair<Label, uint32_t>> docs) {
+  absl::MutexLock lock(&mu_);
+  Term& t = terms_[Key(term)];
+  for (const auto& [label, tf] : docs) {
+    auto [it, inserted] = slot_of_.try_emplace(label, static_cast<uint32_t>(slots_.size()));
+    if (inserted) slots_.push_back(Slot{label, 0, true});
+    slots_[it->second].length += tf;
+    live_tokens_ += tf;
+    t.postings.push_back(Posting{it->second, tf});
+    ++t.live_docs;
+    ++live_postings_;
+  }
+}
+
+void Bm25Postings::Remove(Label label, std::span<const std::string> tokens) {
+  absl::MutexLock lock(&mu_);
+  RemoveLocked(label, tokens);
+  if (dead_postings_ > 1024 && dead_postings_ > live_postings_) CompactLocked();
+}
+
+void Bm25Postings::RemoveLocked(Label label, std::span<const std::string> tokens) {
+  auto it = slot_of_.find(label);
+  if (it == slot_of_.end()) return;
+  Slot& slot = slots_[it->second];
+  for (const auto& [token, tf] : Frequencies(tokens)) {
+    auto t = terms_.find(Key(token));
+    if (t == terms_.end() || t->second.live_docs == 0) continue;
+    --t->second.live_docs;
+    --live_postings_;
+    ++dead_postings_;
+  }
+  live_tokens_ -= slot.length;
+  slot.live = false;
+  slot_of_.erase(it);
+}
+
+void Bm25Postings::CompactLocked() {
+  std::vector<uint32_t> remap(slots_.size(), UINT32_MAX);
+  std::vector<Slot> kept;
+  kept.reserve(slot_of_.size());
+  for (uint32_t i = 0; i < slots_.size(); ++i) {
+    if (!slots_[i].live) continue;
+    remap[i] = static_cast<uint32_t>(kept.size());
+    kept.push_back(slots_[i]);
+  }
+  for (auto it = terms_.begin(); it != terms_.end();) {
+    std::vector<Posting>& postings = it->second.postings;
+    size_t out = 0;
+    for (const Posting& p : postings) {
+      if (remap[p.doc] != UINT32_MAX) postings[out++] = Posting{remap[p.doc], p.tf};
+    }
+    postings.resize(out);
+    postings.shrink_to_fit();
+    if (postings.empty()) {
+      terms_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+  slots_ = std::move(kept);
+  for (auto& [label, slot] : slot_of_) slot = remap[slot];
+  dead_postings_ = 0;
+}
+
+std::vector<TextHit> Bm25Postings::Search(std::span<const std::string> tokens, int k,
+                                          const LabelFilter* filter) const {
+  std::vector<TextHit> hits;
+  if (k < 1) return hits;
+  absl::ReaderMutexLock lock(&mu_);
+  const double n = static_cast<double>(slot_of_.size());
+  if (n == 0) return hits;
+  const double average_length = static_cast<double>(live_tokens_) / n;
+  // Per-thread scratch: a score per slot, zero between searches.
+  thread_local std::vector<double> scores;
+  thread_local std::vector<uint32_t> touched;
+  if (scores.size() < slots_.size()) scores.resize(slots_.size(), 0.0);
+  touched.clear();
+  for (const auto& [token, repeats] : Frequencies(tokens)) {
+    auto it = terms_.find(Key(token));
+    if (it == terms_.end() || it->second.live_docs == 0) continue;
+    const double df = it->second.live_docs;
+    double idf = std::log((n - df + 0.5) / (df + 0.5));
+    if (idf <= 0) idf = 1e-6;
+    const double weight = idf * repeats;
+    for (const Posting& p : it->second.postings) {
+      const Slot& slot = slots_[p.doc];
+      if (!slot.live) continue;
+      const double tf = p.tf;
+      const double norm = kK1 * (1 - kB + kB * slot.length / average_length);
+      if (scores[p.doc] == 0) touched.push_back(p.doc);
+      scores[p.doc] += weight * (tf * (kK1 + 1)) / (tf + norm);
+    }
+  }
+  std::vector<Scored> ranked;
+  ranked.reserve(touched.size());
+  for (uint32_t slot : touched) {
+    ranked.push_back(Scored{scores[slot], slot, slots_[slot].label});
+    scores[slot] = 0;
+  }
+  // The best first, in growing batches, until k pass the filter.
+  const size_t want = static_cast<size_t>(k);
+  size_t batch = std::max<size_t>(want * 4, 64);
+  for (size_t begin = 0; begin < ranked.size() && hits.size() < want; begin += batch, batch *= 2) {
+    const size_t end = std::min(ranked.size(), begin + batch);
+    std::partial_sort(ranked.begin() + begin, ranked.begin() + end, ranked.end(), Better);
+    for (size_t i = begin; i < end && hits.size() < want; ++i) {
+      if (filter != nullptr && !(*filter)(ranked[i].label)) continue;
+      hits.push_back(TextHit{ranked[i].label, static_cast<float>(ranked[i].score)});
+    }
+  }
+  return hits;
+}
+
+}  // namespace basalt::rag
