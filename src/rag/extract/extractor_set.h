@@ -68,6 +68,11 @@ class ExtractorSet {
                                       const DetectedType& detected,
                                       std::vector<std::string>* warnings) const;
 
+  // libmagic's verdict, or, for a declared text type whose bytes are plainly
+  // UTF-8 text, that type without asking libmagic.
+  absl::StatusOr<DetectedType> DetectFor(std::string_view bytes,
+                                         std::string_view declared_mime) const;
+
   std::unique_ptr<MimeDetector> detector_;
   std::shared_ptr<OcrPool> ocr_;
   std::vector<std::unique_ptr<Extractor>> extractors_;

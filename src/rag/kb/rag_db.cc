@@ -12,6 +12,23 @@
 namespace basalt::rag {
 namespace {
 
+// While alive, commits on `db` are not fsync'd (synchronous=NORMAL); the next
+// synced commit covers them, since WAL frames reach the disk in order.
+class Unsynced {
+ public:
+  Unsynced(sqlite::Connection& db, bool active) : db_(active ? &db : nullptr) {
+    if (db_ != nullptr) (void)db_->Exec("PRAGMA synchronous=NORMAL");
+  }
+  ~Unsynced() {
+    if (db_ != nullptr) (void)db_->Exec("PRAGMA synchronous=FULL");
+  }
+  Unsynced(const Unsynced&) = delete;
+  Unsynced& operator=(const Unsynced&) = delete;
+
+ private:
+  sqlite::Connection* db_;
+};
+
 using sqlite::Connection;
 using sqlite::Statement;
 
@@ -264,32 +281,56 @@ absl::StatusOr<std::vector<DocumentRow>> RagDb::LiveDocuments(std::string_view t
 absl::Status RagDb::Stage(std::string_view tenant, std::string_view kb,
                           std::string_view data_source, std::string_view doc_id,
                           const StagedContent& staged) {
-  std::string rid = DocRow(kb, doc_id);
-  absl::StatusOr<std::string> content =
-      impl_->Seal(tenant, "rag_documents", rid, "staged", staged.content);
-  if (!content.ok()) return content.status();
-  absl::StatusOr<std::string> attrs = impl_->Seal(tenant, "rag_documents", rid,
-                                                  "staged_attributes",
-                                                  AttributesToJson(staged.attributes).dump());
-  if (!attrs.ok()) return attrs.status();
-  absl::MutexLock lock(&impl_->write_mu);
-  absl::StatusOr<Statement> st = impl_->writer->Prepare(
-      "INSERT INTO documents (tenant, kb, doc_id, data_source, status, staged, staged_hash, "
-      "staged_mime, staged_uri, staged_attributes, updated_ms) VALUES (?,?,?,?,'PENDING',?,?,?,?,?,?) "
-      "ON CONFLICT (tenant, kb, doc_id) DO UPDATE SET data_source=excluded.data_source, "
-      "status='PENDING', reason='', staged=excluded.staged, staged_hash=excluded.staged_hash, "
-      "staged_mime=excluded.staged_mime, staged_uri=excluded.staged_uri, "
-      "staged_attributes=excluded.staged_attributes, updated_ms=excluded.updated_ms");
-  if (!st.ok()) return st.status();
-  int64_t now = NowMillis();
-  for (absl::Status s :
-       {st->BindText(1, tenant), st->BindText(2, kb), st->BindText(3, doc_id),
-        st->BindText(4, data_source), st->BindText(5, *content),
-        st->BindText(6, staged.content_hash), st->BindText(7, staged.mime),
-        st->BindText(8, staged.source_uri), st->BindText(9, *attrs), st->BindInt(10, now)}) {
-    if (!s.ok()) return s;
+  StageRequest one{std::string(data_source), std::string(doc_id), staged};
+  return StageAll(tenant, kb, std::span<const StageRequest>(&one, 1));
+}
+
+absl::Status RagDb::StageAll(std::string_view tenant, std::string_view kb,
+                             std::span<const StageRequest> requests) {
+  // Sealed before the write lock is taken.
+  std::vector<std::pair<std::string, std::string>> sealed;
+  for (const StageRequest& r : requests) {
+    std::string rid = DocRow(kb, r.doc_id);
+    absl::StatusOr<std::string> content =
+        impl_->Seal(tenant, "rag_documents", rid, "staged", r.staged.content);
+    if (!content.ok()) return content.status();
+    absl::StatusOr<std::string> attrs = impl_->Seal(tenant, "rag_documents", rid,
+                                                    "staged_attributes",
+                                                    AttributesToJson(r.staged.attributes).dump());
+    if (!attrs.ok()) return attrs.status();
+    sealed.emplace_back(*std::move(content), *std::move(attrs));
   }
-  return st->Run();
+  absl::MutexLock lock(&impl_->write_mu);
+  Connection& db = *impl_->writer;
+  if (absl::Status s = db.Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
+  auto body = [&]() -> absl::Status {
+    const int64_t now = NowMillis();
+    for (size_t i = 0; i < requests.size(); ++i) {
+      const StageRequest& r = requests[i];
+      absl::StatusOr<Statement> st = db.Prepare(
+          "INSERT INTO documents (tenant, kb, doc_id, data_source, status, staged, staged_hash, "
+          "staged_mime, staged_uri, staged_attributes, updated_ms) VALUES "
+          "(?,?,?,?,'PENDING',?,?,?,?,?,?) "
+          "ON CONFLICT (tenant, kb, doc_id) DO UPDATE SET data_source=excluded.data_source, "
+          "status='PENDING', reason='', staged=excluded.staged, staged_hash=excluded.staged_hash, "
+          "staged_mime=excluded.staged_mime, staged_uri=excluded.staged_uri, "
+          "staged_attributes=excluded.staged_attributes, updated_ms=excluded.updated_ms");
+      if (!st.ok()) return st.status();
+      for (absl::Status s :
+           {st->BindText(1, tenant), st->BindText(2, kb), st->BindText(3, r.doc_id),
+            st->BindText(4, r.data_source), st->BindText(5, sealed[i].first),
+            st->BindText(6, r.staged.content_hash), st->BindText(7, r.staged.mime),
+            st->BindText(8, r.staged.source_uri), st->BindText(9, sealed[i].second),
+            st->BindInt(10, now)}) {
+        if (!s.ok()) return s;
+      }
+      if (absl::Status s = st->Run(); !s.ok()) return s;
+    }
+    return db.Exec("COMMIT");
+  };
+  absl::Status s = body();
+  if (!s.ok()) db.RollbackIfOpen();
+  return s;
 }
 
 absl::StatusOr<std::optional<StagedContent>> RagDb::Staged(std::string_view tenant,
@@ -325,8 +366,9 @@ absl::StatusOr<std::optional<StagedContent>> RagDb::Staged(std::string_view tena
 
 absl::Status RagDb::SetStatus(std::string_view tenant, std::string_view kb,
                               std::string_view doc_id, std::string_view status,
-                              std::string_view reason) {
+                              std::string_view reason, bool synced) {
   absl::MutexLock lock(&impl_->write_mu);
+  Unsynced unsynced(*impl_->writer, !synced);
   absl::StatusOr<Statement> st = impl_->writer->Prepare(
       "UPDATE documents SET status=?, reason=?, updated_ms=? WHERE tenant=? AND kb=? AND doc_id=?");
   if (!st.ok()) return st.status();
@@ -342,7 +384,8 @@ absl::StatusOr<std::vector<Label>> RagDb::InsertChunks(std::string_view tenant,
                                                        std::string_view kb, int64_t gen,
                                                        std::string_view doc_id,
                                                        int64_t doc_version,
-                                                       std::span<const NewChunk> chunks) {
+                                                       std::span<const NewChunk> chunks,
+                                                       bool synced) {
   // Seal outside the write lock: it is the CPU-heavy part.
   std::vector<std::string> sealed;
   sealed.reserve(chunks.size());
@@ -357,6 +400,7 @@ absl::StatusOr<std::vector<Label>> RagDb::InsertChunks(std::string_view tenant,
   }
   absl::MutexLock lock(&impl_->write_mu);
   Connection& db = *impl_->writer;
+  Unsynced unsynced(db, !synced);
   if (absl::Status s = db.Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
   std::vector<Label> labels;
   labels.reserve(chunks.size());

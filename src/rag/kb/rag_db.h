@@ -14,6 +14,7 @@
 
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -81,18 +82,30 @@ class RagDb {
   // PENDING; durable when it returns. The live chunks stay until replaced.
   absl::Status Stage(std::string_view tenant, std::string_view kb, std::string_view data_source,
                      std::string_view doc_id, const StagedContent& staged);
+  // Stage for many documents in one transaction (one fsync): all or none.
+  struct StageRequest {
+    std::string data_source;
+    std::string doc_id;
+    StagedContent staged;
+  };
+  absl::Status StageAll(std::string_view tenant, std::string_view kb,
+                        std::span<const StageRequest> requests);
   absl::StatusOr<std::optional<StagedContent>> Staged(std::string_view tenant,
                                                       std::string_view kb,
                                                       std::string_view doc_id);
+  // `synced` false: the write is not fsync'd itself; the next synced commit
+  // (WAL keeps order) makes it durable. For writes whose loss in a power cut is
+  // harmless: a document's IN_PROGRESS status, chunk rows CommitVersion follows.
   absl::Status SetStatus(std::string_view tenant, std::string_view kb, std::string_view doc_id,
-                         std::string_view status, std::string_view reason);
+                         std::string_view status, std::string_view reason, bool synced = true);
 
   // Writes a document version's chunks for generation `gen` in one transaction;
-  // the labels, in order.
+  // the labels, in order. `synced` as for SetStatus.
   absl::StatusOr<std::vector<Label>> InsertChunks(std::string_view tenant, std::string_view kb,
                                                   int64_t gen, std::string_view doc_id,
                                                   int64_t doc_version,
-                                                  std::span<const NewChunk> chunks);
+                                                  std::span<const NewChunk> chunks,
+                                                  bool synced = true);
   // Makes `version` the document's live one: status INDEXED, the extracted text
   // and attributes stored, the staged content cleared (only if its hash is still
   // `content_hash`: newer staged content waits for its own run).

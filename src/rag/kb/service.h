@@ -172,6 +172,9 @@ class KnowledgeBaseService {
       const std::string& tenant, const KnowledgeBase& kb, int64_t number);
   boost::asio::awaitable<absl::Status> SaveKnowledgeBase(const std::string& tenant,
                                                          const KnowledgeBase& kb, bool create);
+  // Enqueues the (payload, idempotency key) jobs concurrently; the first error.
+  boost::asio::awaitable<absl::Status> EnqueueAll(
+      const std::string& tenant, std::vector<std::pair<nlohmann::json, std::string>> jobs);
   boost::asio::awaitable<absl::Status> Enqueue(const std::string& tenant, nlohmann::json payload,
                                                std::string idempotency_key);
   boost::asio::awaitable<void> HandleJob(bus::Job job, const std::atomic<bool>& draining);
@@ -185,11 +188,12 @@ class KnowledgeBaseService {
                                                                       const Extracted& doc,
                                                                       const KbConfig& config,
                                                                       Embedder& embedder);
-  // The number of chunks written.
+  // The number of chunks written; `synced` false when a synced commit follows.
   boost::asio::awaitable<absl::StatusOr<int>> IndexInto(const RequestContext& ctx, Runtime& rt,
                                                  Generation& gen, const KbConfig& config,
                                                  Embedder& embedder, const std::string& doc_id,
-                                                 int64_t version, const Extracted& doc);
+                                                 int64_t version, const Extracted& doc,
+                                                 bool synced = true);
   boost::asio::awaitable<absl::StatusOr<RetrieveResult>> RetrieveIn(const RequestContext& ctx,
                                                                    Runtime& rt,
                                                                    const RetrieveRequest& request);

@@ -107,6 +107,39 @@ boost::asio::awaitable<absl::Status> KnowledgeBaseService::Enqueue(const std::st
   co_return r.status();
 }
 
+boost::asio::awaitable<absl::Status> KnowledgeBaseService::EnqueueAll(
+    const std::string& tenant, std::vector<std::pair<nlohmann::json, std::string>> jobs) {
+  // The enqueues run at once on this (single-threaded) executor; the last one
+  // to finish releases the waiter by moving the timer's expiry to the past,
+  // which also completes a wait that starts after it.
+  struct Pending {
+    explicit Pending(boost::asio::any_io_executor ex) : done(ex) {}
+    size_t left = 0;
+    absl::Status status;
+    boost::asio::steady_timer done;
+  };
+  auto ex = co_await boost::asio::this_coro::executor;
+  auto pending = std::make_shared<Pending>(ex);
+  pending->left = jobs.size();
+  pending->done.expires_at(boost::asio::steady_timer::time_point::max());
+  for (auto& [payload, key] : jobs) {
+    auto one = [this, pending, tenant, payload = std::move(payload),
+                key = std::move(key)]() mutable -> boost::asio::awaitable<void> {
+      absl::Status s = co_await Enqueue(tenant, std::move(payload), std::move(key));
+      if (!s.ok() && pending->status.ok()) pending->status = s;
+      if (--pending->left == 0) {
+        pending->done.expires_at(boost::asio::steady_timer::time_point::min());
+      }
+    };
+    boost::asio::co_spawn(ex, std::move(one), boost::asio::detached);
+  }
+  if (pending->left > 0) {
+    boost::system::error_code ec;
+    co_await pending->done.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+  }
+  co_return pending->status;
+}
+
 boost::asio::awaitable<absl::StatusOr<std::vector<DocumentState>>> KnowledgeBaseService::Ingest(
     const RequestContext& ctx, std::string kb_id, std::vector<DocumentInput> documents) {
   if (documents.empty()) co_return absl::InvalidArgumentError("documents: must not be empty");
@@ -137,45 +170,74 @@ boost::asio::awaitable<absl::StatusOr<std::vector<DocumentState>>> KnowledgeBase
       if (!source.ok()) co_return source.status();
     }
   }
-  std::vector<DocumentState> out;
+  // One read of the current rows, one staging transaction, and the jobs
+  // enqueued together (the bus commits concurrent enqueues in one group).
   RagDb* db = deps_.db;
-  for (DocumentInput& d : documents) {
-    StagedContent staged;
-    staged.mime = d.mime_type;
-    staged.source_uri = d.source_uri;
-    staged.attributes = d.attributes;
-    staged.content_hash = Sha256Hex({d.content, d.mime_type, AttributesToJson(d.attributes).dump(),
-                                     d.source_uri});
-    std::string tenant = ctx.tenant;
-    auto current = [db, tenant, kb_id, id = d.id]() { return db->GetDocument(tenant, kb_id, id); };
-    absl::StatusOr<std::optional<DocumentRow>> row = co_await deps_.blocking->Run(std::move(current));
-    if (!row.ok()) co_return row.status();
-    if (row->has_value() && (*row)->state.content_hash == staged.content_hash &&
-        (*row)->state.status == kIndexed && !(*row)->has_pending) {
-      out.push_back((*row)->state);  // unchanged: no work
+  std::string tenant = ctx.tenant;
+  std::vector<std::string> hashes;
+  for (const DocumentInput& d : documents) {
+    hashes.push_back(Sha256Hex({d.content, d.mime_type, AttributesToJson(d.attributes).dump(),
+                                d.source_uri}));
+  }
+  std::vector<std::string> ids;
+  for (const DocumentInput& d : documents) ids.push_back(d.id);
+  auto current = [db, tenant, kb_id, ids]() -> absl::StatusOr<std::vector<std::optional<DocumentRow>>> {
+    std::vector<std::optional<DocumentRow>> rows;
+    for (const std::string& id : ids) {
+      absl::StatusOr<std::optional<DocumentRow>> row = db->GetDocument(tenant, kb_id, id);
+      if (!row.ok()) return row.status();
+      rows.push_back(*std::move(row));
+    }
+    return rows;
+  };
+  absl::StatusOr<std::vector<std::optional<DocumentRow>>> rows =
+      co_await deps_.blocking->Run(std::move(current));
+  if (!rows.ok()) co_return rows.status();
+  std::vector<RagDb::StageRequest> stages;
+  std::vector<DocumentState> out;
+  std::vector<size_t> staged_at;  // positions in `out` of the staged documents
+  for (size_t i = 0; i < documents.size(); ++i) {
+    DocumentInput& d = documents[i];
+    const std::optional<DocumentRow>& row = (*rows)[i];
+    if (row.has_value() && row->state.content_hash == hashes[i] && row->state.status == kIndexed &&
+        !row->has_pending) {
+      out.push_back(row->state);  // unchanged: no work
       continue;
     }
-    staged.content = std::move(d.content);
-    auto stage = [db, tenant, kb_id, d, staged]() {
-      return db->Stage(tenant, kb_id, d.data_source, d.id, staged);
-    };
-    if (absl::Status s = co_await deps_.blocking->Run(std::move(stage)); !s.ok()) co_return s;
-    nlohmann::json payload = nlohmann::json::object();
-    payload["op"] = std::string("index");
-    payload["kb"] = kb_id;
-    payload["doc"] = d.id;
-    std::string key = StrCat("index/", kb_id, "/", d.id, "/", staged.content_hash);
-    absl::Status queued = co_await Enqueue(ctx.tenant, payload, key);
-    if (!queued.ok()) co_return queued;
-    DocumentState state = row->has_value() ? (*row)->state : DocumentState{};
+    RagDb::StageRequest r;
+    r.data_source = d.data_source;
+    r.doc_id = d.id;
+    r.staged.mime = d.mime_type;
+    r.staged.source_uri = d.source_uri;
+    r.staged.attributes = d.attributes;
+    r.staged.content_hash = hashes[i];
+    r.staged.content = std::move(d.content);
+    stages.push_back(std::move(r));
+    DocumentState state = row.has_value() ? row->state : DocumentState{};
     state.kb = kb_id;
     state.data_source = d.data_source;
     state.id = d.id;
     state.status = kPending;
     state.reason.clear();
     state.updated_ms = NowMs();
+    staged_at.push_back(out.size());
     out.push_back(std::move(state));
   }
+  if (stages.empty()) co_return out;
+  std::vector<std::pair<nlohmann::json, std::string>> jobs;
+  for (const RagDb::StageRequest& r : stages) {
+    nlohmann::json payload = nlohmann::json::object();
+    payload["op"] = std::string("index");
+    payload["kb"] = kb_id;
+    payload["doc"] = r.doc_id;
+    jobs.emplace_back(std::move(payload),
+                      StrCat("index/", kb_id, "/", r.doc_id, "/", r.staged.content_hash));
+  }
+  auto stage = [db, tenant, kb_id, stages = std::move(stages)]() {
+    return db->StageAll(tenant, kb_id, stages);
+  };
+  if (absl::Status s = co_await deps_.blocking->Run(std::move(stage)); !s.ok()) co_return s;
+  if (absl::Status s = co_await EnqueueAll(tenant, std::move(jobs)); !s.ok()) co_return s;
   co_return out;
 }
 
@@ -425,7 +487,8 @@ boost::asio::awaitable<absl::StatusOr<std::vector<Chunk>>> KnowledgeBaseService:
 
 boost::asio::awaitable<absl::StatusOr<int>> KnowledgeBaseService::IndexInto(
     const RequestContext& ctx, Runtime& rt, Generation& gen, const KbConfig& config,
-    Embedder& embedder, const std::string& doc_id, int64_t version, const Extracted& doc) {
+    Embedder& embedder, const std::string& doc_id, int64_t version, const Extracted& doc,
+    bool synced) {
   absl::StatusOr<std::vector<Chunk>> chunks = co_await ChunkFor(ctx, rt, doc, config, embedder);
   if (!chunks.ok()) co_return chunks.status();
   std::vector<std::string> texts;
@@ -445,12 +508,13 @@ boost::asio::awaitable<absl::StatusOr<int>> KnowledgeBaseService::IndexInto(
   int64_t number = gen.options().number;
   std::vector<Chunk>* cs = &*chunks;
   Generation* g = &gen;
-  auto write = [db, tenant, kb, number, doc_id, version, cs, &vectors, g]() -> absl::Status {
+  auto write = [db, tenant, kb, number, doc_id, version, cs, &vectors, g,
+                synced]() -> absl::Status {
     std::vector<NewChunk> rows;
     rows.reserve(cs->size());
     for (size_t i = 0; i < cs->size(); ++i) rows.push_back(NewChunk{&(*cs)[i], vectors[i]});
     absl::StatusOr<std::vector<Label>> labels =
-        db->InsertChunks(tenant, kb, number, doc_id, version, rows);
+        db->InsertChunks(tenant, kb, number, doc_id, version, rows, synced);
     if (!labels.ok()) return labels.status();
     return g->Add(doc_id, version, *labels, *cs, vectors);
   };
@@ -482,7 +546,7 @@ boost::asio::awaitable<absl::Status> KnowledgeBaseService::IndexDocument(
     co_return absl::OkStatus();  // already done, or deleted since
   }
   auto progress = [db, tenant, kb_id, doc_id]() {
-    return db->SetStatus(tenant, kb_id, doc_id, kInProgress, "");
+    return db->SetStatus(tenant, kb_id, doc_id, kInProgress, "", /*synced=*/false);
   };
   if (absl::Status s = co_await deps_.blocking->Run(std::move(progress)); !s.ok()) co_return s;
 
@@ -518,7 +582,8 @@ boost::asio::awaitable<absl::Status> KnowledgeBaseService::IndexDocument(
   int chunk_count = 0;
   for (const Target& t : targets) {
     absl::StatusOr<int> written =
-        co_await IndexInto(ctx, rt, *t.gen, t.config, *t.embedder, doc_id, version, *extracted);
+        co_await IndexInto(ctx, rt, *t.gen, t.config, *t.embedder, doc_id, version, *extracted,
+                           /*synced=*/false);  // CommitVersion below is
     if (written.ok()) {
       if (t.gen == view.gen) chunk_count = *written;
       continue;
