@@ -215,6 +215,54 @@ class BedrockAsyncInvocations(ResourceType):
                 ListProbe("/async-invoke", ids, bedrock={"statusEquals": "Completed", "maxResults": "100"})]
 
 
+@resource_type
+class KnowledgeBases(ResourceType):
+    """A knowledge base with one indexed document; its text names the owner."""
+    name = "knowledge_base"
+
+    def create(self, world, owner):
+        status, _, kb = owner.call("POST", "/v1/knowledge-bases", {"name": f"kb-{owner.tenant}"})
+        assert status == 201, kb
+        docs = {"documents": [{"id": "owner", "text": f"This knowledge base belongs to {owner.tenant}.",
+                               "attributes": {"owner": owner.tenant}}]}
+        status, _, doc = owner.call("POST", f"/v1/knowledge-bases/{kb['id']}/documents", docs)
+        assert status == 202, doc
+        return kb["id"]
+
+    def settle(self, world, owner, rid):
+        def indexed():
+            _, _, doc = owner.call("GET", f"/v1/knowledge-bases/{rid}/documents/owner")
+            return isinstance(doc, dict) and doc.get("status") == "INDEXED"
+        wait_until(indexed, 30, what=f"knowledge base {rid} indexed")
+
+    def snapshot(self, world, owner, rid):
+        _, _, kb = owner.call("GET", f"/v1/knowledge-bases/{rid}")
+        _, _, docs = owner.call("GET", f"/v1/knowledge-bases/{rid}/documents")
+        _, _, found = owner.call("POST", f"/v1/knowledge-bases/{rid}/retrieve",
+                                 {"query": "who does this knowledge base belong to", "k": 3})
+        return kb, docs, [(r.get("documentId"), r.get("text")) for r in found.get("results", [])]
+
+    def foreign_ops(self, rid):
+        base = f"/v1/knowledge-bases/{rid}"
+        return [ForeignOp("read", "GET", base),
+                ForeignOp("update", "PATCH", base, {"description": "taken"}),
+                ForeignOp("delete", "DELETE", base),
+                ForeignOp("documents", "GET", f"{base}/documents"),
+                ForeignOp("document", "GET", f"{base}/documents/owner"),
+                ForeignOp("ingest", "POST", f"{base}/documents",
+                          {"documents": [{"id": "owner", "text": "overwritten"}]}),
+                ForeignOp("delete_document", "DELETE", f"{base}/documents/owner"),
+                ForeignOp("data_sources", "GET", f"{base}/data-sources"),
+                ForeignOp("retrieve", "POST", f"{base}/retrieve", {"query": "belongs"}),
+                ForeignOp("answer", "POST", f"{base}/answer", {"query": "who owns this?"}),
+                ForeignOp("bedrock_read", "GET", f"/knowledgebases/{rid}", bedrock=True),
+                ForeignOp("bedrock_retrieve", "POST", f"/knowledgebases/{rid}/retrieve",
+                          {"retrievalQuery": {"text": "belongs"}}, bedrock=True)]
+
+    def list_probes(self, rid):
+        return [ListProbe("/v1/knowledge-bases", ids_of("knowledgeBases", "id"))]
+
+
 class TenancyIsolation(unittest.TestCase):
     srv: BasaltServer
     world: World
