@@ -46,7 +46,7 @@ struct GenerationOptions {
   int dimensions = 0;
   int hnsw_m = 16;
   int ef_construction = 100;
-  int ef_search = 64;
+  int ef_search = 128;
 };
 
 // What a search asks of a generation.

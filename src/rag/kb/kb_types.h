@@ -27,7 +27,7 @@ struct KbConfig {
   nlohmann::json chunking;  // null: DEFAULT
   int hnsw_m = 16;
   int ef_construction = 100;
-  int ef_search = 64;
+  int ef_search = 128;  // SciFact SEMANTIC nDCG@10: 0.290 at 64, 0.320 at 128, 0.328 at 256
   nlohmann::json hybrid = nlohmann::json::object();
   double abstain_threshold = 0.35;
   std::string generation_model;  // answers' default model ("": the tenant's default)
