@@ -5,6 +5,7 @@
 
 #include "async/records.h"
 #include "core/strings.h"
+#include "rag/answer/prompt.h"
 #include "rag/chunk/chunking.h"
 #include "rag/filter/retrieval_filter.h"
 #include "rag/kb/rag_db.h"
@@ -762,8 +763,10 @@ absl::StatusOr<AnswerCall> ParseRetrieveAndGenerate(const json& body) {
           StringAt(**prompt, "textPromptTemplate", Join(gbase, "promptTemplate"), false);
       if (!t.ok()) return t.status();
       if (t->has_value()) {
-        if ((*t)->size() > 4000) {
-          return Bad(Join(gbase, "promptTemplate.textPromptTemplate"), "must be at most 4000 bytes");
+        if (absl::Status s = rag::ValidatePromptTemplate(
+                **t, Join(gbase, "promptTemplate.textPromptTemplate"));
+            !s.ok()) {
+          return s;
         }
         r.prompt_template = **t;
       }

@@ -4,6 +4,7 @@
 #include "api/multipart.h"
 #include "core/strings.h"
 #include "net/stream_writer.h"
+#include "rag/answer/prompt.h"
 #include "rag/kb/kb_json.h"
 #include "rag/kb/rag_db.h"
 #include "tenancy/crypto/encoding.h"
@@ -231,8 +232,10 @@ Reply CreateKb(HttpRequest& http, rag::KnowledgeBaseService& svc) {
   rag::KnowledgeBase draft;
   draft.name = Str(*body, "name");
   draft.description = Str(*body, "description");
+  rag::KbConfig base;
+  base.embedding_model.clear();  // unless given: the service's default (rag.embedding_model)
   absl::StatusOr<rag::KbConfig> config =
-      rag::KbConfigFromJson(body->value("config", json::object()), rag::KbConfig{}, "config");
+      rag::KbConfigFromJson(body->value("config", json::object()), base, "config");
   if (!config.ok()) co_return config.status();
   draft.config = *config;
   auto kb = co_await svc.CreateKnowledgeBase(http.ctx, std::move(draft));
@@ -408,7 +411,13 @@ Reply AnswerRoute(HttpRequest& http, rag::KnowledgeBaseService& svc) {
   request.retrieve = *std::move(retrieve);
   request.model = Str(*body, "model");
   request.session_id = Str(*body, "sessionId");
-  if (body->contains("promptTemplate")) request.prompt_template = Str(*body, "promptTemplate");
+  if (body->contains("promptTemplate")) {
+    request.prompt_template = Str(*body, "promptTemplate");
+    if (absl::Status s = rag::ValidatePromptTemplate(*request.prompt_template, "promptTemplate");
+        !s.ok()) {
+      co_return s;
+    }
+  }
   if (body->contains("maxTokens")) {
     if (!(*body)["maxTokens"].is_number_integer()) co_return absl::InvalidArgumentError("maxTokens: must be an integer");
     request.max_tokens = (*body)["maxTokens"].get<int>();

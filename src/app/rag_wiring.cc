@@ -30,7 +30,7 @@ RagRuntime::~RagRuntime() {
   if (thread.joinable()) thread.join();
 }
 
-absl::StatusOr<std::unique_ptr<RagRuntime>> BuildRag(const Config& config, bool serve_routes,
+absl::StatusOr<std::unique_ptr<RagRuntime>> BuildRag(const Config& config,
                                                      net::Server& server, net::Router& routes,
                                                      metrics::Registry& registry,
                                                      BlockingPool& blocking, AsyncStore& store,
@@ -67,12 +67,10 @@ absl::StatusOr<std::unique_ptr<RagRuntime>> BuildRag(const Config& config, bool 
   deps.registry = &registry;
   rt->service = std::make_unique<rag::KnowledgeBaseService>(deps, options);
 
-  if (serve_routes) {
-    api::AddRagRoutes(routes, *rt->service);
+  api::AddRagRoutes(routes, *rt->service);
 #ifdef BASALT_HAS_BEDROCK_KB
-    api::AddBedrockKbRoutes(routes, *rt->service);
+  api::AddBedrockKbRoutes(routes, *rt->service, config.region);
 #endif
-  }
   rt->work = std::make_unique<asio::executor_work_guard<asio::io_context::executor_type>>(
       rt->io.get_executor());
   RagRuntime* raw = rt.get();

@@ -1,7 +1,8 @@
 // Builds the RAG pattern from configuration: <data_dir>/rag.db, the
 // extractors, the knowledge-base service, its ingestion workers (on their own
 // io thread, since the builtin embedder computes inline), the native and
-// Bedrock Knowledge Bases routes, and the index saves on shutdown.
+// Bedrock Knowledge Bases routes, and the index saves on shutdown. For
+// `basalt serve` only (see serve.cc).
 #pragma once
 
 #include <memory>
@@ -37,7 +38,7 @@ struct RagRuntime {
   ~RagRuntime();
 };
 
-absl::StatusOr<std::unique_ptr<RagRuntime>> BuildRag(const Config& config, bool serve_routes,
+absl::StatusOr<std::unique_ptr<RagRuntime>> BuildRag(const Config& config,
                                                      net::Server& server, net::Router& routes,
                                                      metrics::Registry& registry,
                                                      BlockingPool& blocking, AsyncStore& store,

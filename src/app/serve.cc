@@ -176,17 +176,24 @@ int RunServe(const ConfigSources& sources, AsyncRole role) {
   }
   AddTenancyRoutes(tenancy, *(*async_runtime)->bus, blocking, api_routes, server.io_context(0));
 #ifdef BASALT_HAS_RAG
-  auto rag_runtime = BuildRag(config, role == AsyncRole::kServe, server, api_routes, registry,
-                              blocking, async_store, *(*async_runtime)->bus, *tenancy.gate,
-                              tenancy.cipher.get());
-  if (!rag_runtime.ok()) {
-    std::cerr << "basalt: rag: " << rag_runtime.status().message() << "\n";
-    return 2;
-  }
-  if (tenancy.admin != nullptr) {
-    rag::KnowledgeBaseService* kbs = (*rag_runtime)->service.get();
-    tenancy.admin->AddEraser(
-        [kbs](std::string tenant) { return kbs->AdminDeleteTenant(std::move(tenant)); });
+  // Knowledge-base indexes live in this process's memory over files in
+  // data_dir, so only `basalt serve` runs RAG: a `basalt worker` process
+  // neither serves nor ingests knowledge bases (their jobs are on the rag
+  // queue, which it does not lease), and never opens the index files.
+  std::unique_ptr<RagRuntime> rag_runtime;
+  if (role == AsyncRole::kServe) {
+    auto built = BuildRag(config, server, api_routes, registry, blocking, async_store,
+                          *(*async_runtime)->bus, *tenancy.gate, tenancy.cipher.get());
+    if (!built.ok()) {
+      std::cerr << "basalt: rag: " << built.status().message() << "\n";
+      return 2;
+    }
+    rag_runtime = *std::move(built);
+    if (tenancy.admin != nullptr) {
+      rag::KnowledgeBaseService* kbs = rag_runtime->service.get();
+      tenancy.admin->AddEraser(
+          [kbs](std::string tenant) { return kbs->AdminDeleteTenant(std::move(tenant)); });
+    }
   }
 #endif
   if (absl::Status s = server.Listen(); !s.ok()) {
@@ -207,7 +214,7 @@ int RunServe(const ConfigSources& sources, AsyncRole role) {
   // Pool work may still resume coroutines on the server's io_contexts: finish it
   // before the server (declared later) is destroyed.
 #ifdef BASALT_HAS_RAG
-  rag_runtime->reset();
+  rag_runtime.reset();
 #endif
   blocking.Join();
   async_runtime->reset();

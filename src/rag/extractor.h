@@ -41,7 +41,9 @@ class Extractor {
   // "text", "markdown", "html", "pdf", "docx", "image".
   virtual std::string_view name() const = 0;
   // The extractor's version with its library's ("pdf/2 poppler-22.12.0 tesseract-5.3.0").
-  // Recorded with every chunk; a change re-extracts on the next re-index.
+  // Recorded with every document version. A re-index re-chunks and re-embeds
+  // the stored extracted text; it does not re-extract (the source bytes are
+  // not kept once a version is indexed).
   virtual std::string version() const = 0;
   // Whether this extractor reads `mime` (a detected, lowercased type without parameters).
   virtual bool Accepts(std::string_view mime) const = 0;

@@ -39,6 +39,7 @@ struct TextQuery {
   int k = 10;
   const LabelFilter* filter = nullptr;
   size_t passing = std::numeric_limits<size_t>::max();
+  std::span<const Label> passing_labels;  // as VectorQuery::passing_labels
 };
 
 class TextIndex {

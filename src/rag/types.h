@@ -2,7 +2,9 @@
 // chunker cuts it into, and the metadata attributes filters test.
 //
 // Offsets are byte offsets into Extracted::text (UTF-8), always on character
-// boundaries; the APIs convert them to characters at the edge. Pages are
+// boundaries. The native retrieve API returns a chunk's span in these bytes;
+// spans inside an answer or a retrieved text are converted at the edge (code
+// points in the native API, UTF-16 units in Bedrock's, as its SDKs count). Pages are
 // 1-based; 0 means the source has no pages (text, HTML, Markdown, DOCX).
 #pragma once
 

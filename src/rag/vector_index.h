@@ -50,6 +50,10 @@ struct VectorQuery {
   // choose between over-fetching and an exact scan of the passing set.
   size_t passing = std::numeric_limits<size_t>::max();
   int ef = 0;  // search breadth; 0: the index's default
+  // Optional, with a filter: every label that passes it, when the caller can
+  // list them cheaply (a selective filter). A hint: an adapter may scan just
+  // these instead of testing every label; `filter` still decides.
+  std::span<const Label> passing_labels;
 };
 
 class VectorIndex {

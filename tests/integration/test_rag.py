@@ -122,6 +122,8 @@ class MixedFolderTest(unittest.TestCase):
         for i in ids:
             self.assertEqual(states[i]["status"], "INDEXED", states[i])
         self.assertEqual(states["simple5.pdf"]["extractor"], "pdf")
+        # The extension declares the type (libmagic alone calls Markdown text/plain).
+        self.assertEqual(states["guide.md"]["extractor"], "markdown")
         if self.have_scan:
             self.assertGreaterEqual(states["scan.pdf"].get("ocrPages", 0), 1, states["scan.pdf"])
             hits = self.rag.retrieve(kb, "quick brown dog jumped", k=3)["results"]
@@ -159,6 +161,26 @@ class MixedFolderTest(unittest.TestCase):
         wait_until(lambda: all(h["documentId"] != "memo.docx"
                                for h in self.rag.retrieve(kb, "lighthouse budget", k=5)["results"]),
                    30, what="memo.docx gone")
+
+    def test_files_over_the_size_limit_are_counted_as_failed(self):
+        self.server.close()
+        self.server = BasaltServer(sets={"rag.allowed_directories": self.folder,
+                                         "rag.max_document_bytes": 4096}).start()
+        self.rag = Rag(self.server)
+        with open(os.path.join(self.folder, "big.txt"), "w") as f:
+            f.write("padding words " * 1000)
+        kb = self.rag.create("limits")
+        _, source = self.rag.call("POST", f"/v1/knowledge-bases/{kb}/data-sources",
+                                  {"name": "folder", "directory": self.folder}, 201)
+        _, job = self.rag.call("POST", f"/v1/knowledge-bases/{kb}/data-sources/{source['id']}/sync", None, 202)
+        sizes = {n: os.path.getsize(os.path.join(self.folder, n)) for n in os.listdir(self.folder)}
+        over = sorted(n for n, size in sizes.items() if size > 4096)
+        self.assertIn("big.txt", over)
+        self.assertEqual(job["statistics"]["scanned"], len(sizes), job)
+        self.assertEqual(job["statistics"]["failed"], len(over), job)
+        self.assertEqual(len(job["failures"]), len(over), job)
+        self.assertTrue(any(f.startswith("big.txt: ") and "rag.max_document_bytes" in f for f in job["failures"]), job)
+        self.rag.wait_indexed(kb, ["guide.md", "page.html"], timeout=60)
 
     def test_directory_outside_the_allowed_roots_is_refused(self):
         kb = self.rag.create("refused")

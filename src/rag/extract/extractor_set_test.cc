@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "rag/extract/docx_extractor.h"
+#include "rag/extract/mime_detect.h"
 #include "rag/extract/test_support.h"
 
 namespace basalt::rag::extract {
@@ -116,6 +117,20 @@ TEST_F(ExtractorSetTest, VersionsNameEveryAdapter) {
   }
   EXPECT_EQ(set_->Find("application/pdf")->name(), "pdf");
   EXPECT_EQ(set_->Find("application/x-msdownload"), nullptr);
+}
+
+TEST(MimeForFileNameTest, KnownExtensionsOnly) {
+  EXPECT_EQ(MimeForFileName("notes/Guide.MD"), "text/markdown");
+  EXPECT_EQ(MimeForFileName("a.markdown"), "text/markdown");
+  EXPECT_EQ(MimeForFileName("dir.v2/page.htm"), "text/html");
+  EXPECT_EQ(MimeForFileName("scan.tif"), "image/tiff");
+  EXPECT_EQ(MimeForFileName("report.pdf"), "application/pdf");
+  EXPECT_EQ(MimeForFileName("memo.docx"),
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document");
+  EXPECT_EQ(MimeForFileName("README"), "");
+  EXPECT_EQ(MimeForFileName(".md"), "");        // a hidden file, not an extension
+  EXPECT_EQ(MimeForFileName("dir.md/file"), "");  // the directory's dot does not count
+  EXPECT_EQ(MimeForFileName("data.bin"), "");
 }
 
 }  // namespace

@@ -48,6 +48,36 @@ std::string NormalizeMime(std::string_view mime) {
   return out;
 }
 
+std::string MimeForFileName(std::string_view name) {
+  const size_t slash = name.find_last_of('/');
+  if (slash != std::string_view::npos) name.remove_prefix(slash + 1);
+  const size_t dot = name.find_last_of('.');
+  if (dot == std::string_view::npos || dot == 0) return "";
+  std::string ext(name.substr(dot + 1));
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  static const std::pair<std::string_view, std::string_view> kTypes[] = {
+      {"txt", "text/plain"},
+      {"text", "text/plain"},
+      {"md", "text/markdown"},
+      {"markdown", "text/markdown"},
+      {"html", "text/html"},
+      {"htm", "text/html"},
+      {"xhtml", "application/xhtml+xml"},
+      {"pdf", "application/pdf"},
+      {"docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
+      {"png", "image/png"},
+      {"jpg", "image/jpeg"},
+      {"jpeg", "image/jpeg"},
+      {"tif", "image/tiff"},
+      {"tiff", "image/tiff"},
+  };
+  for (const auto& [e, mime] : kTypes) {
+    if (ext == e) return std::string(mime);
+  }
+  return "";
+}
+
 absl::StatusOr<std::unique_ptr<MimeDetector>> MimeDetector::Create() {
   absl::StatusOr<magic_t> first = OpenHandle();
   if (!first.ok()) return first.status();

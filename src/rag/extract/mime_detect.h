@@ -27,6 +27,12 @@ struct DetectedType {
 // ("image/jpg" -> "image/jpeg", "text/x-markdown" -> "text/markdown").
 std::string NormalizeMime(std::string_view mime);
 
+// The MIME type a file name's extension implies ("notes.md" -> "text/markdown"),
+// for documents that come without a declared type (directory data sources);
+// "" when the extension is not one the extractors know. It is a declaration
+// like any other: the content is still checked against it.
+std::string MimeForFileName(std::string_view name);
+
 class MimeDetector {
  public:
   // kInternal when libmagic's database cannot be loaded.

@@ -137,7 +137,7 @@ absl::Status DeadlineError(std::chrono::milliseconds budget) {
 absl::Status CheckTextSize(size_t size, const ExtractLimits& limits) {
   if (size <= limits.max_text_bytes) return absl::OkStatus();
   return absl::InvalidArgumentError(
-      StrCat("the extracted text is over rag.max_text_bytes (", limits.max_text_bytes, " bytes)"));
+      StrCat("the extracted text is over its limit of ", limits.max_text_bytes, " bytes"));
 }
 
 absl::Status CheckPageCount(int pages, const ExtractLimits& limits) {

@@ -142,7 +142,8 @@ void Bm25Postings::CompactLocked() {
 }
 
 std::vector<TextHit> Bm25Postings::Search(std::span<const std::string> tokens, int k,
-                                          const LabelFilter* filter) const {
+                                          const LabelFilter* filter,
+                                          std::span<const Label> passing) const {
   std::vector<TextHit> hits;
   if (k < 1) return hits;
   absl::ReaderMutexLock lock(&mu_);
@@ -154,6 +155,21 @@ std::vector<TextHit> Bm25Postings::Search(std::span<const std::string> tokens, i
   thread_local std::vector<uint32_t> touched;
   if (scores.size() < slots_.size()) scores.resize(slots_.size(), 0.0);
   touched.clear();
+  // A selective filter's passing slots, marked, so the postings of every
+  // other document are skipped before any scoring (zero again on return).
+  thread_local std::vector<uint8_t> marks;
+  thread_local std::vector<uint32_t> marked;
+  const bool restricted = !passing.empty();
+  if (restricted) {
+    if (marks.size() < slots_.size()) marks.resize(slots_.size(), 0);
+    marked.clear();
+    for (Label label : passing) {
+      auto it = slot_of_.find(label);
+      if (it == slot_of_.end() || marks[it->second] != 0) continue;
+      marks[it->second] = 1;
+      marked.push_back(it->second);
+    }
+  }
   for (const auto& [token, repeats] : Frequencies(tokens)) {
     auto it = terms_.find(Key(token));
     if (it == terms_.end() || it->second.live_docs == 0) continue;
@@ -162,6 +178,7 @@ std::vector<TextHit> Bm25Postings::Search(std::span<const std::string> tokens, i
     if (idf <= 0) idf = 1e-6;
     const double weight = idf * repeats;
     for (const Posting& p : it->second.postings) {
+      if (restricted && marks[p.doc] == 0) continue;
       const Slot& slot = slots_[p.doc];
       if (!slot.live) continue;
       const double tf = p.tf;
@@ -176,6 +193,8 @@ std::vector<TextHit> Bm25Postings::Search(std::span<const std::string> tokens, i
     ranked.push_back(Scored{scores[slot], slot, slots_[slot].label});
     scores[slot] = 0;
   }
+  for (uint32_t slot : marked) marks[slot] = 0;
+  marked.clear();
   // The best first, in growing batches, until k pass the filter.
   const size_t want = static_cast<size_t>(k);
   size_t batch = std::max<size_t>(want * 4, 64);

@@ -42,9 +42,12 @@ class Bm25Postings {
   // Removes `label`; `tokens` are what it was added with. Absent: a no-op.
   void Remove(Label label, std::span<const std::string> tokens);
   // The best `k` of the documents holding any of `tokens` and passing
-  // `filter` (null: all), best first, ties by the smaller label.
+  // `filter` (null: all), best first, ties by the smaller label. With
+  // `passing` (every label that passes the filter; TextQuery::passing_labels),
+  // only their postings are scored.
   std::vector<TextHit> Search(std::span<const std::string> tokens, int k,
-                              const LabelFilter* filter) const;
+                              const LabelFilter* filter,
+                              std::span<const Label> passing = {}) const;
 
   // Bulk loading, for an index that opens: one call per term with every
   // (label, tf) holding it; a document's length is the sum of its tf. Only on

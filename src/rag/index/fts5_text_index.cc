@@ -250,7 +250,7 @@ absl::StatusOr<std::vector<TextHit>> Fts5TextIndex::Search(const TextQuery& quer
       tokenizer_->Tokens(query.text, FTS5_TOKENIZE_QUERY);
   if (!tokens.ok()) return tokens.status();
   if (tokens->size() > kMaxQueryWords) tokens->resize(kMaxQueryWords);
-  return postings_.Search(*tokens, query.k, query.filter);
+  return postings_.Search(*tokens, query.k, query.filter, query.passing_labels);
 }
 
 }  // namespace basalt::rag

@@ -260,6 +260,9 @@ absl::StatusOr<std::vector<VectorHit>> HnswVectorIndex::Search(const VectorQuery
   const size_t passing = query.filter == nullptr ? live : std::min(query.passing, live);
   if (passing == 0) return std::vector<VectorHit>();
   if (query.filter != nullptr && passing <= ExactScanLimit(live)) {
+    if (!query.passing_labels.empty() && query.passing_labels.size() <= ExactScanLimit(live)) {
+      return ScanLabels(q, k, query.passing_labels, *query.filter);
+    }
     return Scan(q, k, *query.filter);
   }
   absl::StatusOr<HnswGraph::SearchResult> result =
@@ -277,9 +280,6 @@ absl::StatusOr<std::vector<VectorHit>> HnswVectorIndex::Search(const VectorQuery
 
 std::vector<VectorHit> HnswVectorIndex::Scan(const float* query, size_t k,
                                              const LabelFilter& filter) const {
-  const size_t d = static_cast<size_t>(options_.dimensions);
-  std::vector<int8_t> query_code(d);
-  const float query_scale = QuantizeInt8(query, d, query_code.data());
   const size_t bound = std::min(reserved_.load(std::memory_order_acquire), capacity_);
   // The passing ids first (a sequential pass over labels_ and live_), so the
   // scoring pass can prefetch the codes it reads next.
@@ -289,6 +289,36 @@ std::vector<VectorHit> HnswVectorIndex::Scan(const float* query, size_t k,
       ids.push_back(static_cast<uint32_t>(id));
     }
   }
+  return ScoreIds(query, k, ids);
+}
+
+std::vector<VectorHit> HnswVectorIndex::ScanLabels(const float* query, size_t k,
+                                                   std::span<const Label> labels,
+                                                   const LabelFilter& filter) const {
+  const size_t bound = std::min(reserved_.load(std::memory_order_acquire), capacity_);
+  std::vector<uint32_t> ids;
+  ids.reserve(labels.size());
+  {
+    absl::MutexLock ids_lock(&ids_mutex_);
+    for (Label label : labels) {
+      auto it = ids_.find(label);
+      if (it != ids_.end() && it->second < bound) ids.push_back(it->second);
+    }
+  }
+  // Ascending ids read the codes in memory order; the filter still decides.
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  std::erase_if(ids, [&](uint32_t id) {
+    return live_[id].load(std::memory_order_acquire) == 0 || !filter(labels_[id]);
+  });
+  return ScoreIds(query, k, ids);
+}
+
+std::vector<VectorHit> HnswVectorIndex::ScoreIds(const float* query, size_t k,
+                                                 const std::vector<uint32_t>& ids) const {
+  const size_t d = static_cast<size_t>(options_.dimensions);
+  std::vector<int8_t> query_code(d);
+  const float query_scale = QuantizeInt8(query, d, query_code.data());
   // Candidates by the int8 score, keyed by internal id; then the float rescore.
   constexpr size_t kAhead = 4;
   TopK candidates(4 * k + 32);

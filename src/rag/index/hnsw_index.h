@@ -4,7 +4,8 @@
 //
 // Filtered search ("filters never lose results"), two plans:
 //   - the scan, when the query's `passing` estimate is at most
-//     ExactScanLimit(size): every live label is tested, the passing ones are
+//     ExactScanLimit(size): every live label is tested (or, when the query
+//     lists its passing_labels, just those), the passing ones are
 //     scored on an int8 copy of their vectors (a quarter of the bytes: the
 //     scan is memory-bound), and the best 4k + 32 are rescored exactly on the
 //     float vectors. In the bench its recall is 1.000.
@@ -82,6 +83,14 @@ class HnswVectorIndex final : public VectorIndex {
   absl::Status Grow() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   absl::Status Replace(Label label, std::span<const float> vector) ABSL_LOCKS_EXCLUDED(mutex_);
   std::vector<VectorHit> Scan(const float* query, size_t k, const LabelFilter& filter) const
+      ABSL_SHARED_LOCKS_REQUIRED(mutex_);
+  // The scan over the query's passing_labels only (no pass over every label).
+  std::vector<VectorHit> ScanLabels(const float* query, size_t k, std::span<const Label> labels,
+                                    const LabelFilter& filter) const
+      ABSL_SHARED_LOCKS_REQUIRED(mutex_) ABSL_LOCKS_EXCLUDED(ids_mutex_);
+  // Scores `ids` on the int8 codes, rescoring the best exactly.
+  std::vector<VectorHit> ScoreIds(const float* query, size_t k,
+                                  const std::vector<uint32_t>& ids) const
       ABSL_SHARED_LOCKS_REQUIRED(mutex_);
 
   const HnswOptions options_;

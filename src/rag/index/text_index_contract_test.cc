@@ -191,6 +191,20 @@ TYPED_TEST(TextIndexContractTest, FiltersNeverLoseResults) {
       if (per_million >= 50000) {
         EXPECT_EQ(hits->size(), 10u) << q;
       }
+      // Listing the passing labels gives the same answer.
+      std::vector<Label> listed;
+      for (size_t i = 0; i < docs.size(); ++i) {
+        if (filter(i)) listed.push_back(i);
+      }
+      TextQuery with_list{q, 10, &filter, passing};
+      with_list.passing_labels = listed;
+      auto same = index->Search(with_list);
+      ASSERT_TRUE(same.ok());
+      ASSERT_EQ(same->size(), hits->size()) << q << " at " << per_million;
+      for (size_t i = 0; i < hits->size(); ++i) {
+        EXPECT_EQ((*same)[i].label, (*hits)[i].label) << q << " #" << i;
+        EXPECT_FLOAT_EQ((*same)[i].score, (*hits)[i].score) << q << " #" << i;
+      }
     }
   }
 }

@@ -256,15 +256,21 @@ class FilteredSearchTest : public ::testing::Test {
   }
 
   // Runs the queries with a filter passing `per_million`; returns mean recall.
-  static double Run(uint64_t per_million, bool tell_passing) {
+  // With `list_passing`, the query also lists the passing labels.
+  static double Run(uint64_t per_million, bool tell_passing, bool list_passing = false) {
     LabelFilter filter = [per_million](Label l) { return InSubset(l, per_million); };
     size_t passing = 0;
-    for (size_t i = 0; i < kFilterCorpus; ++i) passing += filter(i);
+    std::vector<Label> passing_labels;
+    for (size_t i = 0; i < kFilterCorpus; ++i) {
+      passing += filter(i);
+      if (filter(i)) passing_labels.push_back(i);
+    }
     double recall = 0;
     for (int q = 0; q < kQueries; ++q) {
       const std::vector<float>& v = (*vectors_)[kFilterCorpus + q];
       VectorQuery query{v, 10, &filter};
       if (tell_passing) query.passing = passing;
+      if (list_passing) query.passing_labels = passing_labels;
       auto hits = index_->Search(query);
       auto truth = exact_->Search(query);
       EXPECT_TRUE(hits.ok() && truth.ok());
@@ -296,6 +302,11 @@ TYPED_TEST(FilteredSearchTest, FiftyPercent) { EXPECT_GE(this->Run(500000, true)
 TYPED_TEST(FilteredSearchTest, TwentyPercent) { EXPECT_GE(this->Run(200000, true), 0.9); }
 TYPED_TEST(FilteredSearchTest, FivePercent) { EXPECT_GE(this->Run(50000, true), 0.9); }
 TYPED_TEST(FilteredSearchTest, TenthOfAPercent) { EXPECT_GE(this->Run(1000, true), 0.9); }
+// Listing the passing labels changes nothing in the answer.
+TYPED_TEST(FilteredSearchTest, ListedPassingLabels) {
+  EXPECT_GE(this->Run(50000, true, true), 0.9);
+  EXPECT_GE(this->Run(1000, true, true), 0.9);
+}
 // Without a passing estimate the adapter must still return min(k, passing).
 TYPED_TEST(FilteredSearchTest, UnknownPassingCount) {
   EXPECT_GE(this->Run(1000, false), 0.9);

@@ -15,6 +15,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// Filters passing at most max(this, a quarter of the live chunks) get their
+// passing chunks listed for the indexes (GenerationQuery -> passing_labels).
+constexpr size_t kListPassingMin = 2000;
+
 std::string PathIn(const std::string& dir, std::string_view name) {
   return dir.empty() ? std::string() : (fs::path(dir) / name).string();
 }
@@ -268,15 +272,22 @@ size_t Generation::documents() const {
 
 absl::StatusOr<GenerationResult> Generation::Search(const GenerationQuery& query) const {
   std::shared_lock lock(mu_);
-  // Which documents pass: live, and matching the filter.
-  std::vector<char> allowed(docs_.size(), 0);
-  size_t passing = 0;
-  for (size_t i = 0; i < docs_.size(); ++i) {
-    const DocSlot& d = docs_[i];
-    if (d.doc.version <= 0 || d.live_chunks == 0) continue;
-    if (query.filter != nullptr && !query.filter->Matches(d.doc.attributes)) continue;
-    allowed[i] = 1;
-    passing += d.live_chunks;
+  // Which documents pass: live, and matching the filter. Without a filter
+  // every live chunk passes and no per-document pass is needed.
+  const bool filtered = query.filter != nullptr;
+  std::vector<char> allowed;
+  std::vector<uint32_t> allowed_docs;
+  size_t passing = filtered ? 0 : live_chunks_;
+  if (filtered) {
+    allowed.assign(docs_.size(), 0);
+    for (size_t i = 0; i < docs_.size(); ++i) {
+      const DocSlot& d = docs_[i];
+      if (d.doc.version <= 0 || d.live_chunks == 0) continue;
+      if (!query.filter->Matches(d.doc.attributes)) continue;
+      allowed[i] = 1;
+      allowed_docs.push_back(static_cast<uint32_t>(i));
+      passing += d.live_chunks;
+    }
   }
   GenerationResult result;
   result.passing = passing;
@@ -285,8 +296,24 @@ absl::StatusOr<GenerationResult> Generation::Search(const GenerationQuery& query
     auto it = chunks_.find(label);
     if (it == chunks_.end()) return false;
     const ChunkMeta& m = it->second;
-    return m.searchable && allowed[m.doc] != 0 && docs_[m.doc].doc.version == m.version;
+    return m.searchable && (!filtered || allowed[m.doc] != 0) &&
+           docs_[m.doc].doc.version == m.version;
   };
+  // A selective filter: list the passing chunks, so the indexes score just
+  // those instead of testing every label (hnsw_index.h, bm25_postings.h).
+  std::vector<Label> passing_labels;
+  if (filtered && passing <= std::max<size_t>(kListPassingMin, live_chunks_ / 4)) {
+    passing_labels.reserve(passing);
+    for (uint32_t i : allowed_docs) {
+      const DocSlot& d = docs_[i];
+      for (Label label : d.labels) {
+        auto it = chunks_.find(label);
+        if (it != chunks_.end() && it->second.searchable && it->second.version == d.doc.version) {
+          passing_labels.push_back(label);
+        }
+      }
+    }
+  }
   int candidates = query.candidates > 0 ? query.candidates : std::max(query.k * 4, 40);
   std::vector<VectorHit> vector_hits;
   std::vector<TextHit> text_hits;
@@ -294,8 +321,10 @@ absl::StatusOr<GenerationResult> Generation::Search(const GenerationQuery& query
     VectorQuery vq;
     vq.vector = query.vector;
     vq.k = candidates;
+    vq.ef = query.ef;
     vq.filter = &accept;
     vq.passing = passing;
+    vq.passing_labels = passing_labels;
     absl::StatusOr<std::vector<VectorHit>> hits = vectors_->Search(vq);
     if (!hits.ok()) return hits.status();
     vector_hits = *std::move(hits);
@@ -306,6 +335,7 @@ absl::StatusOr<GenerationResult> Generation::Search(const GenerationQuery& query
     tq.k = candidates;
     tq.filter = &accept;
     tq.passing = passing;
+    tq.passing_labels = passing_labels;
     absl::StatusOr<std::vector<TextHit>> hits = text_->Search(tq);
     if (!hits.ok()) return hits.status();
     text_hits = *std::move(hits);

@@ -57,6 +57,7 @@ struct GenerationQuery {
   const RetrievalFilter* filter = nullptr;
   FusionOptions fusion;
   int candidates = 0;  // per-index candidates before fusion; 0: max(4k, 40)
+  int ef = 0;          // HNSW search breadth; 0: the generation's ef_search
 };
 
 struct GenerationHit {

@@ -1,8 +1,10 @@
 // KnowledgeBaseService: documents, the ingestion worker, re-indexing and
 // directory scans.
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include <filesystem>
+#include <memory>
 #include <fstream>
 
 #include <boost/asio/co_spawn.hpp>
@@ -27,6 +29,8 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::chrono::milliseconds kLeaseVisibility{15000};
+constexpr std::chrono::milliseconds kBusyPause{200};  // before a busy document's job runs again
+constexpr int64_t kMaxFailures = 50;  // per job; then it is dead and its document FAILED
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -35,15 +39,16 @@ int64_t NowMs() {
 }
 
 std::string Sha256Hex(std::initializer_list<std::string_view> parts) {
-  SHA256_CTX sha;
-  SHA256_Init(&sha);
+  // Each part length-prefixed (host-order uint64), so parts cannot run together.
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> sha(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  EVP_DigestInit_ex(sha.get(), EVP_sha256(), nullptr);
   for (std::string_view p : parts) {
     uint64_t n = p.size();
-    SHA256_Update(&sha, &n, sizeof(n));
-    SHA256_Update(&sha, p.data(), p.size());
+    EVP_DigestUpdate(sha.get(), &n, sizeof(n));
+    EVP_DigestUpdate(sha.get(), p.data(), p.size());
   }
   unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256_Final(digest, &sha);
+  EVP_DigestFinal_ex(sha.get(), digest, nullptr);
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   for (unsigned char c : digest) {
@@ -101,7 +106,8 @@ boost::asio::awaitable<absl::Status> KnowledgeBaseService::Enqueue(const std::st
   job.payload = payload.dump();
   job.idempotency_key = std::move(idempotency_key);
   job.idempotency_window_ms = 1000;  // only collapses a burst; later runs are wanted
-  job.max_attempts = 50;             // busy-document retries count as attempts
+  // Busy hand-backs are leases too; real failures are capped by kMaxFailures.
+  job.max_attempts = 1000000;
   std::vector<bus::Event> no_events;
   absl::StatusOr<bus::EnqueueResult> r = co_await deps_.bus->Enqueue(std::move(job), no_events);
   co_return r.status();
@@ -403,17 +409,27 @@ boost::asio::awaitable<void> KnowledgeBaseService::HandleJob(bus::Job job,
   ctx.principal = "rag-worker";
   ctx.request_id = job.id;
   std::string flight = StrCat(job.tenant, "\n", kb_id, "\n", op == "reindex" ? "*" : doc_id);
+  bool busy = false;
   {
     std::lock_guard lock(mu_);
-    if (!in_flight_.insert(flight).second) {
-      // The same document is being worked on: try again shortly.
-      std::string id = job.id, token = job.lease_token;
-      std::string busy = R"({"code":"busy"})";
-      std::vector<bus::Event> no_events;
-      std::optional<std::chrono::milliseconds> later = std::chrono::milliseconds(200);
-      (void)co_await deps_.bus->Fail(id, token, busy, later, no_events);
-      co_return;
-    }
+    busy = !in_flight_.insert(flight).second;
+  }
+  // Failures so far (busy hand-backs are not failures): kept in the job's
+  // last error, since the bus counts every lease as an attempt.
+  const nlohmann::json last_error = nlohmann::json::parse(job.error, nullptr, false);
+  const int64_t failures = last_error.is_object() && last_error.contains("failures") &&
+                                   last_error["failures"].is_number_integer()
+                               ? last_error["failures"].get<int64_t>()
+                               : 0;
+  if (busy) {
+    // The same document is being worked on: try again shortly, leaving the
+    // queue to other documents meanwhile.
+    std::string id = job.id, token = job.lease_token;
+    std::string text = nlohmann::json{{"code", "busy"}, {"failures", failures}}.dump();
+    std::vector<bus::Event> no_events;
+    std::optional<std::chrono::milliseconds> later = kBusyPause;
+    (void)co_await deps_.bus->Fail(id, token, text, later, no_events);
+    co_return;
   }
   // Renew the lease every third of its visibility until the job ends.
   auto done = std::make_shared<std::atomic<bool>>(false);
@@ -454,12 +470,29 @@ boost::asio::awaitable<void> KnowledgeBaseService::HandleJob(bus::Job job,
   } else if (draining.load()) {
     (void)co_await deps_.bus->Release(id, token);
   } else {
-    nlohmann::json error = {{"message", ToStd(status.message())}};
-    log::Warn("rag: job failed, will retry",
-              {{"job", id}, {"op", op}, {"error", ToStd(status.message())}});
-    std::string text = error.dump();
+    const int64_t failed = failures + 1;
+    const bool last = failed >= kMaxFailures;
+    log::Warn(last ? "rag: job failed, giving up" : "rag: job failed, will retry",
+              {{"job", id}, {"op", op}, {"failures", failed}, {"error", ToStd(status.message())}});
+    if (last && (op == "index" || op == "delete") && loaded.ok()) {
+      // The job is dead: the document says so instead of staying PENDING.
+      std::string reason = StrCat(op == "index" ? "indexing" : "deleting", " failed ", failed,
+                                  " times: ", ToStd(status.message()));
+      RagDb* db = deps_.db;
+      std::string tenant = job.tenant;
+      auto mark = [db, tenant, kb_id, doc_id, reason]() {
+        return db->SetStatus(tenant, kb_id, doc_id, kFailed, reason);
+      };
+      (void)co_await deps_.blocking->Run(std::move(mark));
+      if (metrics_->documents_failed != nullptr) metrics_->documents_failed->Inc();
+    }
+    std::string text =
+        nlohmann::json{{"message", ToStd(status.message())}, {"failures", failed}}.dump();
     std::vector<bus::Event> no_events;
-    std::optional<std::chrono::milliseconds> later = std::chrono::milliseconds(2000);
+    // 2 s, 4 s, ... capped at a minute: the retries ride out a provider
+    // outage of about 45 minutes before the job is dead.
+    std::optional<std::chrono::milliseconds> later;
+    if (!last) later = std::chrono::milliseconds(std::min<int64_t>(2000 * failed, 60000));
     (void)co_await deps_.bus->Fail(id, token, text, later, no_events);
   }
 }

@@ -7,6 +7,7 @@
 #include "rag/answer/citations.h"
 #include "rag/answer/confidence.h"
 #include "rag/answer/prompt.h"
+#include "rag/extract/mime_detect.h"
 #include "rag/filter/fusion.h"
 #include "rag/filter/retrieval_filter.h"
 #include "rag/kb/kb_json.h"
@@ -19,6 +20,8 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kSessionCollection = "rag_sessions";
+constexpr size_t kMaxDirectoryFiles = 100000;  // per directory data source
+constexpr size_t kMaxJobFailures = 100;        // failure reasons kept per ingestion job
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -95,6 +98,7 @@ boost::asio::awaitable<absl::StatusOr<RetrieveResult>> KnowledgeBaseService::Ret
   SearchType type = request.search_type.value_or(SearchType::kHybrid);
   GenerationQuery query;
   query.k = request.k;
+  query.ef = view.config.ef_search;  // applies at once, without a re-index
   query.filter = filter ? &*filter : nullptr;
   query.fusion = *fusion;
   if (type != SearchType::kKeyword) {
@@ -377,62 +381,93 @@ boost::asio::awaitable<absl::StatusOr<IngestionJob>> KnowledgeBaseService::Start
 
 boost::asio::awaitable<absl::StatusOr<IngestionJob>> KnowledgeBaseService::ScanDirectory(
     const RequestContext& ctx, const DataSource& source, IngestionJob job) {
-  // The scan reads files on the pool; documents are ingested in batches.
-  std::string root = source.directory;
-  size_t max_bytes = options_.limits.max_bytes;
-  auto scan = [root, max_bytes]() -> absl::StatusOr<std::vector<std::pair<std::string, std::string>>> {
-    std::vector<std::pair<std::string, std::string>> files;
+  // The scan lists files on the pool; then each batch of files is read on the
+  // pool and ingested, so at most one batch's bytes are held at a time.
+  struct Found {
+    std::string path;  // relative to the directory
+    uintmax_t size = 0;
+  };
+  const std::string root = source.directory;
+  auto scan = [root]() -> absl::StatusOr<std::vector<Found>> {
+    std::vector<Found> files;
     std::error_code ec;
     for (auto it = fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied, ec);
          it != fs::recursive_directory_iterator(); it.increment(ec)) {
       if (ec) break;
       if (!it->is_regular_file(ec) || it->is_symlink(ec)) continue;
-      if (it->file_size(ec) > max_bytes) continue;
-      std::ifstream in(it->path(), std::ios::binary);
-      std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      files.emplace_back(fs::relative(it->path(), root, ec).string(), std::move(bytes));
-      if (files.size() > 100000) break;
+      files.push_back(Found{fs::relative(it->path(), root, ec).string(), it->file_size(ec)});
+      if (files.size() > kMaxDirectoryFiles) {
+        return absl::FailedPreconditionError(StrCat("localDirectory: ", root, " holds more than ",
+                                                    kMaxDirectoryFiles, " files"));
+      }
     }
     if (ec) return absl::UnavailableError(StrCat("localDirectory: cannot read ", root, ": ", ec.message()));
+    std::sort(files.begin(), files.end(), [](const Found& a, const Found& b) { return a.path < b.path; });
     return files;
   };
-  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> files =
-      co_await deps_.blocking->Run(std::move(scan));
+  absl::StatusOr<std::vector<Found>> files = co_await deps_.blocking->Run(std::move(scan));
   if (!files.ok()) co_return files.status();
+  auto fail = [&job](std::string reason) {
+    ++job.failed;
+    if (job.failures.size() < kMaxJobFailures) job.failures.push_back(std::move(reason));
+  };
   std::set<std::string> present;
-  std::vector<DocumentInput> batch;
-  auto flush = [&]() -> boost::asio::awaitable<absl::Status> {
-    if (batch.empty()) co_return absl::OkStatus();
-    std::vector<DocumentInput> docs = std::move(batch);
-    batch.clear();
-    absl::StatusOr<std::vector<DocumentState>> states = co_await Ingest(ctx, source.kb, std::move(docs));
+  const size_t max_bytes = options_.limits.max_bytes;
+  const size_t per_batch = static_cast<size_t>(std::max(options_.max_documents_per_request, 1));
+  for (size_t at = 0; at < files->size(); at += per_batch) {
+    std::vector<Found> slice(files->begin() + static_cast<std::ptrdiff_t>(at),
+                             files->begin() + static_cast<std::ptrdiff_t>(std::min(at + per_batch, files->size())));
+    auto read = [root, slice, max_bytes]() -> absl::StatusOr<std::vector<absl::StatusOr<std::string>>> {
+      std::vector<absl::StatusOr<std::string>> out;
+      for (const Found& f : slice) {
+        if (f.size > max_bytes) {
+          out.push_back(absl::InvalidArgumentError(StrCat(f.path, ": ", f.size,
+              " bytes, over rag.max_document_bytes (", max_bytes, ")")));
+          continue;
+        }
+        std::ifstream in(fs::path(root) / f.path, std::ios::binary);
+        if (!in.is_open()) {
+          out.push_back(absl::UnavailableError(StrCat(f.path, ": cannot be opened")));
+          continue;
+        }
+        out.push_back(std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()));
+      }
+      return out;
+    };
+    absl::StatusOr<std::vector<absl::StatusOr<std::string>>> contents =
+        co_await deps_.blocking->Run(std::move(read));
+    if (!contents.ok()) co_return contents.status();
+    std::vector<DocumentInput> batch;
+    for (size_t i = 0; i < slice.size(); ++i) {
+      ++job.scanned;
+      present.insert(slice[i].path);  // a file that failed keeps its indexed version
+      absl::StatusOr<std::string>& content = (*contents)[i];
+      if (!content.ok()) {
+        fail(std::string(content.status().message()));
+        continue;
+      }
+      DocumentInput d;
+      d.data_source = source.id;
+      d.id = slice[i].path;
+      d.content = *std::move(content);
+      d.mime_type = extract::MimeForFileName(slice[i].path);
+      d.source_uri = StrCat("file://", (fs::path(source.directory) / slice[i].path).string());
+      d.attributes["x-amz-bedrock-kb-source-file-name"] = fs::path(slice[i].path).filename().string();
+      batch.push_back(std::move(d));
+    }
+    if (batch.empty()) continue;
+    absl::StatusOr<std::vector<DocumentState>> states = co_await Ingest(ctx, source.kb, std::move(batch));
     if (!states.ok()) co_return states.status();
-    for (const DocumentState& s : *states) {
-      if (s.status == kIndexed) {
+    for (const DocumentState& st : *states) {
+      if (st.status == kIndexed) {
         ++job.unchanged;
-      } else if (s.version == 0) {
+      } else if (st.version == 0) {
         ++job.new_indexed;
       } else {
         ++job.modified_indexed;
       }
     }
-    co_return absl::OkStatus();
-  };
-  for (auto& [path, bytes] : *files) {
-    ++job.scanned;
-    present.insert(path);
-    DocumentInput d;
-    d.data_source = source.id;
-    d.id = path;
-    d.content = std::move(bytes);
-    d.source_uri = StrCat("file://", (fs::path(source.directory) / path).string());
-    d.attributes["x-amz-bedrock-kb-source-file-name"] = fs::path(path).filename().string();
-    batch.push_back(std::move(d));
-    if (static_cast<int>(batch.size()) >= options_.max_documents_per_request) {
-      if (absl::Status s = co_await flush(); !s.ok()) co_return s;
-    }
   }
-  if (absl::Status s = co_await flush(); !s.ok()) co_return s;
   // Files that are gone: their documents go too.
   std::vector<std::string> vanished;
   std::string after;
