@@ -461,6 +461,7 @@ absl::StatusOr<Config> LoadConfig(const ConfigSources& sources) {
   }
   for (const auto& [name, value] : sources.env) {
     if (name == "BASALT_CONFIG") continue;  // names the file; handled by the caller
+    if (name == "BASALT_SIMD") continue;    // caps the vector kernels (rag/index/vector_math.h)
     const KeyDef* def = nullptr;
     for (const KeyDef& k : Keys()) {
       if (EnvName(k.key) == name) def = &k;

@@ -48,6 +48,8 @@
 
 namespace basalt::rag {
 
+class AttributeColumns;
+
 class RetrievalFilter {
  public:
   static constexpr int kMaxDepth = 8;           // root = 1
@@ -93,6 +95,7 @@ class RetrievalFilter {
   std::vector<std::string> Keys() const;
 
  private:
+  friend class AttributeColumns;  // evaluates nodes_ column by column
   struct Node {
     Op op = Op::kEquals;
     std::string key;                   // leaves

@@ -89,6 +89,7 @@ absl::Status Generation::Load() {
       d.source_uri = row.state.source_uri;
       d.version = row.state.version;
       d.attributes = std::move(row.attributes);
+      columns_.Set(slot, d.attributes);
     }
     for (const ChunkRow& row : *rows) {
       auto slot = doc_slots_.find(ToAbsl(row.doc_id));
@@ -196,6 +197,7 @@ std::vector<Label> Generation::SetLive(const LiveDocument& doc) {
   live_chunks_ -= d.live_chunks;
   d.doc = doc;
   d.live_chunks = 0;
+  columns_.Set(slot, doc.attributes);
   std::vector<Label> stale;
   for (Label label : d.labels) {
     auto it = chunks_.find(label);
@@ -279,11 +281,15 @@ absl::StatusOr<GenerationResult> Generation::Search(const GenerationQuery& query
   std::vector<uint32_t> allowed_docs;
   size_t passing = filtered ? 0 : live_chunks_;
   if (filtered) {
+    // The filter over every document at once (attribute_columns.h), then
+    // liveness.
+    thread_local std::vector<uint8_t> matched;
+    columns_.Evaluate(*query.filter, docs_.size(), matched);
     allowed.assign(docs_.size(), 0);
     for (size_t i = 0; i < docs_.size(); ++i) {
+      if (matched[i] == 0) continue;
       const DocSlot& d = docs_[i];
       if (d.doc.version <= 0 || d.live_chunks == 0) continue;
-      if (!query.filter->Matches(d.doc.attributes)) continue;
       allowed[i] = 1;
       allowed_docs.push_back(static_cast<uint32_t>(i));
       passing += d.live_chunks;

@@ -29,6 +29,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "rag/filter/attribute_columns.h"
 #include "rag/filter/fusion.h"
 #include "rag/filter/retrieval_filter.h"
 #include "rag/kb/kb_types.h"
@@ -147,6 +148,7 @@ class Generation {
   absl::flat_hash_map<Label, ChunkMeta> chunks_;
   std::vector<DocSlot> docs_;
   absl::flat_hash_map<std::string, uint32_t> doc_slots_;
+  AttributeColumns columns_;  // docs_[i].doc.attributes by key, for filters
   size_t live_chunks_ = 0;
 
   // Changes hold it shared; Save holds it exclusively, so a save sees no change
