@@ -1,7 +1,8 @@
 // Fuzzer for Bedrock retrieval filters: the input is parsed as JSON (inputs over
 // 64 KiB are skipped, so one run stays bounded), compiled, and matched against
 // fixed attribute sets. A compiled filter must survive its own JSON round trip
-// with the same verdicts; an error must name something.
+// with the same verdicts, AttributeColumns must give Matches' verdicts, and an
+// error must name something.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -11,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "rag/filter/attribute_columns.h"
 #include "rag/filter/retrieval_filter.h"
 
 namespace {
@@ -29,6 +31,15 @@ const std::vector<Attributes>& Documents() {
   return docs;
 }
 
+const basalt::rag::AttributeColumns& Columns() {
+  static const basalt::rag::AttributeColumns columns = [] {
+    basalt::rag::AttributeColumns c;
+    for (size_t i = 0; i < Documents().size(); ++i) c.Set(static_cast<uint32_t>(i), Documents()[i]);
+    return c;
+  }();
+  return columns;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -45,8 +56,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   absl::StatusOr<basalt::rag::RetrievalFilter> again =
       basalt::rag::RetrievalFilter::Compile(filter->ToJson());
   if (!again.ok() || again->Describe() != filter->Describe()) std::abort();
-  for (const Attributes& doc : Documents()) {
-    if (filter->Matches(doc) != again->Matches(doc)) std::abort();
+  std::vector<uint8_t> by_columns;
+  Columns().Evaluate(*filter, Documents().size(), by_columns);
+  for (size_t i = 0; i < Documents().size(); ++i) {
+    const bool matches = filter->Matches(Documents()[i]);
+    if (matches != again->Matches(Documents()[i])) std::abort();
+    if (matches != (by_columns[i] != 0)) std::abort();
   }
   return 0;
 }

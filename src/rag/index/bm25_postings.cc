@@ -89,6 +89,9 @@ void Bm25Postings::LoadTerm(std::string_view term,
     ++t.live_docs;
     ++live_postings_;
   }
+  // In slot order, as Add keeps them, so a search sweeps the scores forward.
+  std::sort(t.postings.begin(), t.postings.end(),
+            [](const Posting& a, const Posting& b) { return a.doc < b.doc; });
 }
 
 void Bm25Postings::Remove(Label label, std::span<const std::string> tokens) {
@@ -177,14 +180,20 @@ std::vector<TextHit> Bm25Postings::Search(std::span<const std::string> tokens, i
     double idf = std::log((n - df + 0.5) / (df + 0.5));
     if (idf <= 0) idf = 1e-6;
     const double weight = idf * repeats;
+    // Plain pointers: the thread_local vectors would otherwise be looked up
+    // through the TLS block on every posting.
+    double* const score_of = scores.data();
+    const uint8_t* const mark_of = restricted ? marks.data() : nullptr;
+    const Slot* const slot_of = slots_.data();
     for (const Posting& p : it->second.postings) {
-      if (restricted && marks[p.doc] == 0) continue;
-      const Slot& slot = slots_[p.doc];
+      if (mark_of != nullptr && mark_of[p.doc] == 0) continue;
+      const Slot& slot = slot_of[p.doc];
       if (!slot.live) continue;
       const double tf = p.tf;
       const double norm = kK1 * (1 - kB + kB * slot.length / average_length);
-      if (scores[p.doc] == 0) touched.push_back(p.doc);
-      scores[p.doc] += weight * (tf * (kK1 + 1)) / (tf + norm);
+      double& score = score_of[p.doc];
+      if (score == 0) touched.push_back(p.doc);
+      score += weight * (tf * (kK1 + 1)) / (tf + norm);
     }
   }
   std::vector<Scored> ranked;

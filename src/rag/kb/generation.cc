@@ -114,6 +114,7 @@ absl::Status Generation::Load() {
     }
     for (size_t i = 0; i < docs_.size(); ++i) {
       if (!held[i]) docs_[i].doc.version = 0;
+      SyncLive(static_cast<uint32_t>(i));
     }
   }
   if (!clean) {
@@ -150,8 +151,14 @@ uint32_t Generation::SlotFor(std::string_view doc_id) {
   uint32_t slot = static_cast<uint32_t>(docs_.size());
   docs_.emplace_back();
   docs_.back().doc.id = std::string(doc_id);
+  live_of_.push_back(0);
   doc_slots_.emplace(std::string(doc_id), slot);
   return slot;
+}
+
+void Generation::SyncLive(uint32_t slot) {
+  const DocSlot& d = docs_[slot];
+  live_of_[slot] = d.doc.version > 0 ? d.live_chunks : 0;
 }
 
 void Generation::MarkDirty() {
@@ -210,6 +217,7 @@ std::vector<Label> Generation::SetLive(const LiveDocument& doc) {
     }
   }
   live_chunks_ += d.live_chunks;
+  SyncLive(slot);
   std::sort(stale.begin(), stale.end());
   return stale;
 }
@@ -277,22 +285,23 @@ absl::StatusOr<GenerationResult> Generation::Search(const GenerationQuery& query
   // Which documents pass: live, and matching the filter. Without a filter
   // every live chunk passes and no per-document pass is needed.
   const bool filtered = query.filter != nullptr;
-  std::vector<char> allowed;
+  // allowed[i]: docs_[i] is live and matches (the filter over every document
+  // at once, attribute_columns.h; a per-thread buffer, as searches on one
+  // thread never overlap).
+  thread_local std::vector<uint8_t> allowed;
   std::vector<uint32_t> allowed_docs;
   size_t passing = filtered ? 0 : live_chunks_;
   if (filtered) {
-    // The filter over every document at once (attribute_columns.h), then
-    // liveness.
-    thread_local std::vector<uint8_t> matched;
-    columns_.Evaluate(*query.filter, docs_.size(), matched);
-    allowed.assign(docs_.size(), 0);
+    columns_.Evaluate(*query.filter, docs_.size(), allowed);
+    const uint32_t* live = live_of_.data();
     for (size_t i = 0; i < docs_.size(); ++i) {
-      if (matched[i] == 0) continue;
-      const DocSlot& d = docs_[i];
-      if (d.doc.version <= 0 || d.live_chunks == 0) continue;
-      allowed[i] = 1;
+      if (allowed[i] == 0) continue;
+      if (live[i] == 0) {
+        allowed[i] = 0;
+        continue;
+      }
       allowed_docs.push_back(static_cast<uint32_t>(i));
-      passing += d.live_chunks;
+      passing += live[i];
     }
   }
   GenerationResult result;

@@ -138,6 +138,7 @@ class Generation {
   absl::Status Rebuild(const std::vector<ChunkRow>& rows);
   void MarkDirty();
   uint32_t SlotFor(std::string_view doc_id);
+  void SyncLive(uint32_t slot);  // requires mu_ held exclusively
 
   const GenerationOptions options_;
   RagDb& db_;
@@ -148,7 +149,8 @@ class Generation {
   absl::flat_hash_map<Label, ChunkMeta> chunks_;
   std::vector<DocSlot> docs_;
   absl::flat_hash_map<std::string, uint32_t> doc_slots_;
-  AttributeColumns columns_;  // docs_[i].doc.attributes by key, for filters
+  AttributeColumns columns_;     // docs_[i].doc.attributes by key, for filters
+  std::vector<uint32_t> live_of_;  // docs_[i]'s live chunks (0: not live), kept by SyncLive
   size_t live_chunks_ = 0;
 
   // Changes hold it shared; Save holds it exclusively, so a save sees no change
