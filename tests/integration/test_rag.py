@@ -190,6 +190,20 @@ class MixedFolderTest(unittest.TestCase):
         self.assertIn("rag.allowed_directories", body["error"]["message"])
 
 
+class DefaultEmbedderTest(unittest.TestCase):
+    """rag.embedding_model is the embedder of a knowledge base created without one."""
+
+    def test_the_configured_default_applies(self):
+        with BasaltServer(sets={"rag.embedding_model": "no-such-embedder"}) as server:
+            rag = Rag(server)
+            status, body = rag.call("POST", "/v1/knowledge-bases", {"name": "default", "config": {}})
+            self.assertGreaterEqual(status, 400, body)
+            self.assertIn("no-such-embedder", json.dumps(body))
+            _, kb = rag.call("POST", "/v1/knowledge-bases",
+                             {"name": "explicit", "config": {"embeddingModel": "builtin-embed"}}, 201)
+            self.assertEqual(kb["config"]["embeddingModel"], "builtin-embed")
+
+
 class LifecycleTest(unittest.TestCase):
     def setUp(self):
         self.server = BasaltServer().start()

@@ -153,6 +153,9 @@ std::vector<TextHit> Bm25Postings::Search(std::span<const std::string> tokens, i
   const double n = static_cast<double>(slot_of_.size());
   if (n == 0) return hits;
   const double average_length = static_cast<double>(live_tokens_) / n;
+  // Multiplied, not divided, per posting: one division fewer in the loop's
+  // dependency chain (a relative difference near 1e-16 from FTS5's form).
+  const double inverse_length = 1.0 / average_length;
   // Per-thread scratch: a score per slot, zero between searches.
   thread_local std::vector<double> scores;
   thread_local std::vector<uint32_t> touched;
@@ -185,15 +188,35 @@ std::vector<TextHit> Bm25Postings::Search(std::span<const std::string> tokens, i
     double* const score_of = scores.data();
     const uint8_t* const mark_of = restricted ? marks.data() : nullptr;
     const Slot* const slot_of = slots_.data();
-    for (const Posting& p : it->second.postings) {
-      if (mark_of != nullptr && mark_of[p.doc] == 0) continue;
-      const Slot& slot = slot_of[p.doc];
-      if (!slot.live) continue;
-      const double tf = p.tf;
-      const double norm = kK1 * (1 - kB + kB * slot.length / average_length);
-      double& score = score_of[p.doc];
-      if (score == 0) touched.push_back(p.doc);
-      score += weight * (tf * (kK1 + 1)) / (tf + norm);
+    // In blocks: gather the live postings, compute their contributions in a
+    // loop with no dependencies between iterations (its divisions pipeline
+    // and vectorise), then add them up. One loop doing all three waited on
+    // each division in turn.
+    constexpr size_t kBlock = 256;
+    uint32_t docs[kBlock];
+    double tfs[kBlock], lengths[kBlock], parts[kBlock];
+    const std::vector<Posting>& postings = it->second.postings;
+    for (size_t at = 0; at < postings.size();) {
+      size_t m = 0;
+      for (; at < postings.size() && m < kBlock; ++at) {
+        const Posting& p = postings[at];
+        if (mark_of != nullptr && mark_of[p.doc] == 0) continue;
+        const Slot& slot = slot_of[p.doc];
+        if (!slot.live) continue;
+        docs[m] = p.doc;
+        tfs[m] = p.tf;
+        lengths[m] = slot.length;
+        ++m;
+      }
+      for (size_t i = 0; i < m; ++i) {
+        const double norm = kK1 * (1 - kB + kB * lengths[i] * inverse_length);
+        parts[i] = weight * (tfs[i] * (kK1 + 1)) / (tfs[i] + norm);
+      }
+      for (size_t i = 0; i < m; ++i) {
+        double& score = score_of[docs[i]];
+        if (score == 0) touched.push_back(docs[i]);
+        score += parts[i];
+      }
     }
   }
   std::vector<Scored> ranked;
