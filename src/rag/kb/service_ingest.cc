@@ -490,7 +490,7 @@ boost::asio::awaitable<void> KnowledgeBaseService::HandleJob(bus::Job job,
         nlohmann::json{{"message", ToStd(status.message())}, {"failures", failed}}.dump();
     std::vector<bus::Event> no_events;
     // 2 s, 4 s, ... capped at a minute: the retries ride out a provider
-    // outage of about 45 minutes before the job is dead.
+    // outage of about 35 minutes before the job is dead.
     std::optional<std::chrono::milliseconds> later;
     if (!last) later = std::chrono::milliseconds(std::min<int64_t>(2000 * failed, 60000));
     (void)co_await deps_.bus->Fail(id, token, text, later, no_events);
