@@ -219,25 +219,54 @@ std::vector<TextHit> Bm25Postings::Search(std::span<const std::string> tokens, i
       }
     }
   }
-  std::vector<Scored> ranked;
-  ranked.reserve(touched.size());
-  for (uint32_t slot : touched) {
-    ranked.push_back(Scored{scores[slot], slot, slots_[slot].label});
-    scores[slot] = 0;
-  }
   for (uint32_t slot : marked) marks[slot] = 0;
   marked.clear();
-  // The best first, in growing batches, until k pass the filter.
+  // The best `batch` of the touched documents through a bounded heap (most
+  // are turned away by one score comparison), best first; then, while fewer
+  // than k of those pass the filter, every touched document ranked in
+  // growing batches after them. Scores are zeroed at the end.
   const size_t want = static_cast<size_t>(k);
-  size_t batch = std::max<size_t>(want * 4, 64);
-  for (size_t begin = 0; begin < ranked.size() && hits.size() < want; begin += batch, batch *= 2) {
-    const size_t end = std::min(ranked.size(), begin + batch);
-    std::partial_sort(ranked.begin() + begin, ranked.begin() + end, ranked.end(), Better);
-    for (size_t i = begin; i < end && hits.size() < want; ++i) {
-      if (filter != nullptr && !(*filter)(ranked[i].label)) continue;
-      hits.push_back(TextHit{ranked[i].label, static_cast<float>(ranked[i].score)});
+  const size_t batch = std::max<size_t>(want * 4, 64);
+  std::vector<Scored> best;
+  best.reserve(std::min(batch, touched.size()));
+  for (uint32_t slot : touched) {
+    const double score = scores[slot];
+    if (best.size() == batch && !(score >= best.front().score)) continue;  // cannot enter
+    const Scored candidate{score, slot, slots_[slot].label};
+    if (best.size() < batch) {
+      best.push_back(candidate);
+      std::push_heap(best.begin(), best.end(), Better);  // front: the worst kept
+    } else if (Better(candidate, best.front())) {
+      std::pop_heap(best.begin(), best.end(), Better);
+      best.back() = candidate;
+      std::push_heap(best.begin(), best.end(), Better);
     }
   }
+  std::sort_heap(best.begin(), best.end(), Better);
+  for (size_t i = 0; i < best.size() && hits.size() < want; ++i) {
+    if (filter != nullptr && !(*filter)(best[i].label)) continue;
+    hits.push_back(TextHit{best[i].label, static_cast<float>(best[i].score)});
+  }
+  if (hits.size() < want && touched.size() > best.size()) {
+    std::vector<Scored> ranked;
+    ranked.reserve(touched.size());
+    for (uint32_t slot : touched) ranked.push_back(Scored{scores[slot], slot, slots_[slot].label});
+    // The first best.size() of this ranking are exactly `best`: go on after them.
+    size_t step = batch * 2;
+    for (size_t begin = best.size(); begin < ranked.size() && hits.size() < want;
+         begin += step, step *= 2) {
+      const size_t end = std::min(ranked.size(), begin + step);
+      if (begin == best.size()) {
+        std::nth_element(ranked.begin(), ranked.begin() + begin, ranked.end(), Better);
+      }
+      std::partial_sort(ranked.begin() + begin, ranked.begin() + end, ranked.end(), Better);
+      for (size_t i = begin; i < end && hits.size() < want; ++i) {
+        if (filter != nullptr && !(*filter)(ranked[i].label)) continue;
+        hits.push_back(TextHit{ranked[i].label, static_cast<float>(ranked[i].score)});
+      }
+    }
+  }
+  for (uint32_t slot : touched) scores[slot] = 0;
   return hits;
 }
 
